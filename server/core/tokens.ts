@@ -1,0 +1,41 @@
+// Token estimates for providers that report no usage (some OpenAI-compatible servers, SageMaker
+// containers) and for cost-aware routing. The o200k_base BPE tables are loaded on first use only:
+// they cost about a second of CPU and tens of MB, which a gateway whose providers all report usage
+// never pays.
+import { createRequire } from "node:module";
+import type { Tiktoken } from "js-tiktoken/lite";
+import type { ChatMessage } from "./types.js";
+
+let encoder: Tiktoken | undefined;
+
+function getEncoder(): Tiktoken {
+  if (!encoder) {
+    const require = createRequire(import.meta.url);
+    const { Tiktoken: Encoder } = require("js-tiktoken/lite") as typeof import("js-tiktoken/lite");
+    encoder = new Encoder(require("js-tiktoken/ranks/o200k_base"));
+  }
+  return encoder;
+}
+
+export function countTokens(text: string): number {
+  if (text === "") return 0;
+  return getEncoder().encode(text).length;
+}
+
+// Chat formats add a few tokens of framing per message.
+const TOKENS_PER_MESSAGE = 3;
+const TOKENS_PER_IMAGE = 765;
+
+export function countMessageTokens(messages: ChatMessage[]): number {
+  let total = 3;
+  for (const message of messages) {
+    total += TOKENS_PER_MESSAGE;
+    for (const part of message.content) {
+      if (part.type === "text") total += countTokens(part.text);
+      else if (part.type === "image") total += TOKENS_PER_IMAGE;
+      else if (part.type === "tool_call") total += countTokens(part.name) + countTokens(part.argumentsJson);
+      else total += countTokens(part.content);
+    }
+  }
+  return total;
+}

@@ -1,0 +1,128 @@
+// Assembles a running gateway from a validated config: SDK clients (once per provider), the
+// router, the RPC services, and the listener.
+import { readFile } from "node:fs/promises";
+import type { DescFile } from "@bufbuild/protobuf";
+import { file_google_protobuf_duration, file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { Health, file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
+import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
+import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
+import type { GatewayConfig } from "./config/schema.js";
+import { createPriceCatalog } from "./core/pricing.js";
+import { listen, type Listener } from "./listen.js";
+import type { ProviderAdapter } from "./providers/provider.js";
+import { createProvider } from "./providers/registry.js";
+import { createTransport, type Transport } from "./providers/transport.js";
+import { Router, type ResolvedAlias } from "./routing/router.js";
+import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
+import { createInferenceService } from "./rpc/inference.js";
+import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
+import { createLogger, type Logger } from "./telemetry/log.js";
+
+export type Gateway = {
+  address: string;
+  port: number;
+  health: HealthStatus;
+  log: Logger;
+  /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
+  close(graceMs?: number): Promise<void>;
+};
+
+export type GatewayOptions = { logDestination?: NodeJS.WritableStream; transport?: Transport };
+
+function buildRouter(config: GatewayConfig, providers: Map<string, ProviderAdapter>): Router {
+  const catalog = createPriceCatalog(config.prices);
+  const aliases: ResolvedAlias[] = Object.entries(config.models).map(([name, alias]) => ({
+    name,
+    config: alias,
+    targets: alias.targets.map((target) => ({
+      config: target,
+      adapter: providers.get(target.provider) as ProviderAdapter,
+      price: catalog.lookup(target.model),
+    })),
+  }));
+  return new Router(aliases);
+}
+
+function parseListen(listenAddress: string): { host: string; port: number } {
+  const at = listenAddress.lastIndexOf(":");
+  return { host: listenAddress.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(listenAddress.slice(at + 1)) };
+}
+
+const SERVED_FILES: DescFile[] = [
+  file_switchboard_v1_inference,
+  file_grpc_health_v1_health,
+  reflectionV1.file_grpc_reflection_v1_reflection,
+  reflectionV1alpha.file_grpc_reflection_v1alpha_reflection,
+  file_google_rpc_error_details,
+  file_google_protobuf_struct,
+  file_google_protobuf_duration,
+];
+
+export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
+  const log = createLogger(config.log_level, options.logDestination ?? process.stdout);
+  const transport = options.transport ?? createTransport();
+  const providers = new Map<string, ProviderAdapter>();
+  for (const [name, providerConfig] of Object.entries(config.providers)) {
+    providers.set(name, createProvider(name, providerConfig, { transport }));
+  }
+  const router = buildRouter(config, providers);
+
+  const health = new HealthStatus();
+  const serviceNames = [
+    InferenceService.typeName,
+    Health.typeName,
+    reflectionV1.ServerReflection.typeName,
+    reflectionV1alpha.ServerReflection.typeName,
+  ];
+  health.set("", ServingStatus.SERVING);
+  health.set(InferenceService.typeName, ServingStatus.SERVING);
+  const reflection = createReflectionIndex(serviceNames, SERVED_FILES);
+
+  const handler = connectNodeAdapter({
+    readMaxBytes: config.max_message_bytes,
+    routes(r) {
+      r.service(
+        InferenceService,
+        createInferenceService({
+          router: () => router,
+          logError: (error) => log.error({ err: error }, "unexpected error in a call"),
+        }),
+      );
+      r.service(Health, createHealthService(health));
+      r.service(reflectionV1.ServerReflection, createReflectionV1(reflection));
+      r.service(reflectionV1alpha.ServerReflection, createReflectionV1alpha(reflection));
+    },
+  });
+
+  const tls = config.tls
+    ? { cert: await readFile(config.tls.cert_file), key: await readFile(config.tls.key_file) }
+    : undefined;
+  let listener: Listener;
+  try {
+    listener = await listen(handler, { ...parseListen(config.listen), tls });
+  } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  log.info({ address: listener.address, tls: tls !== undefined, aliases: Object.keys(config.models) }, "switchboard listening");
+
+  let closing: Promise<void> | undefined;
+  return {
+    address: listener.address,
+    port: listener.port,
+    health,
+    log,
+    close(graceMs = config.shutdown_grace_ms) {
+      closing ??= (async () => {
+        health.shutdown();
+        await listener.close(graceMs);
+        await Promise.all([...providers.values()].map((p) => p.close()));
+        await transport.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,233 @@
+// The OpenAI Chat Completions wire format, shared by every adapter that speaks it: OpenAI,
+// OpenAI-compatible servers (vLLM, Ollama, TGI's OpenAI route) and SageMaker LMI/vLLM containers.
+// Plain functions from neutral values to the wire body and back; no I/O here.
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionContentPart,
+  ChatCompletionCreateParamsNonStreaming,
+  ChatCompletionCreateParamsStreaming,
+  ChatCompletionMessageParam,
+  ChatCompletionToolChoiceOption,
+} from "openai/resources/chat/completions";
+import type { CompletionUsage } from "openai/resources/completions";
+import { countMessageTokens, countTokens } from "../core/tokens.js";
+import {
+  emptyUsage,
+  type Completion,
+  type CompletionRequest,
+  type FinishReason,
+  type StreamEvent,
+  type TokenUsage,
+  type ToolCallPart,
+} from "../core/types.js";
+
+export type ChatBodyOptions = {
+  /** OpenAI's current name is max_completion_tokens; most compatible servers still read max_tokens. */
+  maxTokensField: "max_completion_tokens" | "max_tokens";
+};
+
+export type ChatBody = ChatCompletionCreateParamsNonStreaming;
+
+function base64(data: Uint8Array): string {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
+}
+
+function toWireMessages(request: CompletionRequest): ChatCompletionMessageParam[] {
+  const out: ChatCompletionMessageParam[] = [];
+  for (const message of request.messages) {
+    const text = message.content.filter((p) => p.type === "text").map((p) => p.text);
+    if (message.role === "system") {
+      out.push({ role: "system", content: text.join("\n") });
+      continue;
+    }
+    if (message.role === "assistant") {
+      const calls = message.content.filter((p): p is ToolCallPart => p.type === "tool_call");
+      out.push({
+        role: "assistant",
+        content: text.length > 0 ? text.join("") : null,
+        ...(calls.length > 0
+          ? {
+              tool_calls: calls.map((c) => ({
+                id: c.id,
+                type: "function" as const,
+                function: { name: c.name, arguments: c.argumentsJson },
+              })),
+            }
+          : {}),
+      });
+      continue;
+    }
+    // user and tool messages: tool results become role "tool" messages, the rest one user message.
+    const parts: ChatCompletionContentPart[] = [];
+    for (const part of message.content) {
+      if (part.type === "tool_result") {
+        out.push({ role: "tool", tool_call_id: part.toolCallId, content: part.content });
+      } else if (part.type === "text") {
+        parts.push({ type: "text", text: part.text });
+      } else if (part.type === "image") {
+        const url = part.url ?? `data:${part.mimeType};base64,${base64(part.data ?? new Uint8Array())}`;
+        parts.push({ type: "image_url", image_url: { url } });
+      }
+    }
+    if (parts.length === 0) continue;
+    const onlyText = parts.every((p) => p.type === "text");
+    out.push({
+      role: "user",
+      content: onlyText ? parts.map((p) => (p as { text: string }).text).join("") : parts,
+    });
+  }
+  return out;
+}
+
+function toWireToolChoice(request: CompletionRequest): ChatCompletionToolChoiceOption | undefined {
+  const choice = request.toolChoice;
+  if (!choice) return undefined;
+  if (choice.mode === "tool") return { type: "function", function: { name: choice.name } };
+  return choice.mode;
+}
+
+export function buildChatBody(request: CompletionRequest, model: string, options: ChatBodyOptions): ChatBody {
+  const g = request.generation;
+  const body: ChatBody = { model, messages: toWireMessages(request) };
+  if (g.maxOutputTokens !== undefined) body[options.maxTokensField] = g.maxOutputTokens;
+  if (g.temperature !== undefined) body.temperature = g.temperature;
+  if (g.topP !== undefined) body.top_p = g.topP;
+  if (g.stopSequences.length > 0) body.stop = g.stopSequences;
+  if (g.seed !== undefined) body.seed = g.seed;
+  if (request.tools.length > 0) {
+    body.tools = request.tools.map((t) => ({
+      type: "function" as const,
+      function: { name: t.name, description: t.description || undefined, parameters: t.parameters },
+    }));
+  }
+  const toolChoice = toWireToolChoice(request);
+  if (toolChoice !== undefined) body.tool_choice = toolChoice;
+  return body;
+}
+
+export function streamingChatBody(
+  request: CompletionRequest,
+  model: string,
+  options: ChatBodyOptions,
+): ChatCompletionCreateParamsStreaming {
+  return { ...buildChatBody(request, model, options), stream: true, stream_options: { include_usage: true } };
+}
+
+export function finishFromOpenAI(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case "stop":
+      return "stop";
+    case "length":
+      return "length";
+    case "tool_calls":
+    case "function_call":
+      return "tool_calls";
+    case "content_filter":
+      return "content_filter";
+    case null:
+    case undefined:
+      return "unspecified";
+    default:
+      return "stop";
+  }
+}
+
+export function usageFromOpenAI(usage: CompletionUsage | null | undefined): TokenUsage | undefined {
+  if (!usage) return undefined;
+  return {
+    inputTokens: usage.prompt_tokens ?? 0,
+    outputTokens: usage.completion_tokens ?? 0,
+    cachedInputTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+    estimated: false,
+  };
+}
+
+/** Usage counted locally, for servers that report none. */
+export function estimateUsage(request: CompletionRequest, outputText: string, toolCalls: ToolCallPart[]): TokenUsage {
+  const toolText = toolCalls.map((c) => c.name + c.argumentsJson).join("");
+  return {
+    ...emptyUsage(),
+    inputTokens: countMessageTokens(request.messages),
+    outputTokens: countTokens(outputText + toolText),
+    estimated: true,
+  };
+}
+
+export function completionFromChat(response: ChatCompletion, request: CompletionRequest): Completion {
+  const choice = response.choices?.[0];
+  const message = choice?.message;
+  const text = typeof message?.content === "string" ? message.content : "";
+  const toolCalls: ToolCallPart[] = (message?.tool_calls ?? []).flatMap((call) =>
+    call.type === "function"
+      ? [{ type: "tool_call" as const, id: call.id, name: call.function.name, argumentsJson: call.function.arguments }]
+      : [],
+  );
+  return {
+    id: response.id ?? "",
+    text,
+    toolCalls,
+    finishReason: finishFromOpenAI(choice?.finish_reason),
+    usage: usageFromOpenAI(response.usage) ?? estimateUsage(request, text, toolCalls),
+    modelVersion: response.model || undefined,
+  };
+}
+
+/**
+ * Turns a sequence of chat.completion.chunk objects into neutral stream events. The finish reason
+ * and the usage come in different chunks (usage in a last chunk with no choices), so `done` is
+ * produced by finish(), after the upstream stream ends.
+ */
+export class ChatStreamDecoder {
+  private id = "";
+  private model: string | undefined;
+  private finishReason: FinishReason = "unspecified";
+  private usage: TokenUsage | undefined;
+  private text = "";
+  private readonly toolCalls = new Map<number, ToolCallPart>();
+
+  constructor(private readonly request: CompletionRequest) {}
+
+  push(chunk: ChatCompletionChunk): StreamEvent[] {
+    const events: StreamEvent[] = [];
+    if (chunk.id) this.id = chunk.id;
+    if (chunk.model) this.model = chunk.model;
+    const usage = usageFromOpenAI(chunk.usage);
+    if (usage) this.usage = usage;
+    for (const choice of chunk.choices ?? []) {
+      const delta = choice.delta;
+      if (delta?.content) {
+        this.text += delta.content;
+        events.push({ type: "text", text: delta.content });
+      }
+      for (const call of delta?.tool_calls ?? []) {
+        const known = this.toolCalls.get(call.index);
+        const fragment = call.function?.arguments ?? "";
+        if (!known) {
+          this.toolCalls.set(call.index, {
+            type: "tool_call",
+            id: call.id ?? "",
+            name: call.function?.name ?? "",
+            argumentsJson: fragment,
+          });
+        } else {
+          known.argumentsJson += fragment;
+        }
+        events.push({
+          type: "tool_call",
+          index: call.index,
+          ...(known ? {} : { id: call.id ?? "", name: call.function?.name ?? "" }),
+          argumentsDelta: fragment,
+        });
+      }
+      if (choice.finish_reason) this.finishReason = finishFromOpenAI(choice.finish_reason);
+    }
+    return events;
+  }
+
+  finish(): Extract<StreamEvent, { type: "done" }> {
+    const usage = this.usage ?? estimateUsage(this.request, this.text, [...this.toolCalls.values()]);
+    return { type: "done", id: this.id, finishReason: this.finishReason, usage, modelVersion: this.model };
+  }
+}

@@ -1,0 +1,39 @@
+// The one small interface every provider adapter implements. An adapter turns the neutral
+// request into its SDK's call, the SDK's answer back into neutral values, and the SDK's errors into
+// UpstreamError. It knows nothing of RPC, policy or routing.
+import type { ProviderConfig, ProviderType, TargetConfig } from "../config/schema.js";
+import type { Completion, CompletionRequest, Embeddings, EmbeddingRequest, StreamEvent } from "../core/types.js";
+import type { Transport } from "./transport.js";
+
+export interface ProviderAdapter {
+  /** The provider's name in the configuration. */
+  readonly name: string;
+  readonly type: ProviderType;
+  /**
+   * One upstream call. `signal` carries the caller's deadline and cancellation: when it aborts,
+   * the upstream request is aborted and the signal's reason is thrown.
+   */
+  complete(request: CompletionRequest, target: TargetConfig, signal: AbortSignal): Promise<Completion>;
+  /** A streamed upstream call; the last event is always `done`. Breaking out aborts the upstream. */
+  stream(request: CompletionRequest, target: TargetConfig, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  /** Embeddings; adapters without them throw UpstreamError("unsupported"). */
+  embed(request: EmbeddingRequest, target: TargetConfig, signal: AbortSignal): Promise<Embeddings>;
+  /** Releases the SDK client's resources (on shutdown or when a reload replaces the adapter). */
+  close(): Promise<void>;
+}
+
+export type ProviderDeps = { transport: Transport };
+
+export type ProviderFactory<T extends ProviderType> = (
+  name: string,
+  config: Extract<ProviderConfig, { type: T }>,
+  deps: ProviderDeps,
+) => ProviderAdapter;
+
+/** When the caller's signal has fired, its reason (deadline or cancel) wins over whatever the SDK threw. */
+export function throwIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw signal.reason;
+}
+
+/** The client-level timeout handed to SDKs: the caller's deadline (the signal) is what really bounds a call. */
+export const SDK_TIMEOUT_MS = 10 * 60 * 1000;

@@ -1,0 +1,33 @@
+// Starts a real gateway on a free loopback port for a test, with the client library pointed at it.
+import { Writable } from "node:stream";
+import type { ExecutionContext } from "ava";
+import { createInferenceClient, type InferenceClient } from "../../clients/inference-client.js";
+import { validateConfig } from "../../server/config/load.js";
+import { startGateway, type Gateway } from "../../server/gateway.js";
+
+export type TestGateway = { gateway: Gateway; client: InferenceClient; baseUrl: string; logs: string[] };
+
+/** Starts a gateway from a config document; it is closed when the test ends. */
+export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>): Promise<TestGateway> {
+  const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", ...document }, "test config");
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const gateway = await startGateway(config, { logDestination: sink });
+  t.teardown(() => gateway.close(100));
+  const baseUrl = `http://${gateway.address}`;
+  return { gateway, client: createInferenceClient({ baseUrl, timeoutMs: 10_000 }), baseUrl, logs };
+}
+
+/** A config with one provider and one alias "chat" in front of it. */
+export function singleProviderConfig(provider: Record<string, unknown>, model = "gpt-4o-mini", extra: Record<string, unknown> = {}) {
+  return {
+    providers: { upstream: provider },
+    models: { chat: { targets: [{ provider: "upstream", model }] } },
+    ...extra,
+  };
+}
