@@ -11,6 +11,7 @@ import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb
 import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { createPriceCatalog } from "./core/pricing.js";
+import { preloadTokenizer } from "./core/tokens.js";
 import { listen, type Listener } from "./listen.js";
 import type { ProviderAdapter } from "./providers/provider.js";
 import { createProvider } from "./providers/registry.js";
@@ -51,6 +52,9 @@ function parseListen(listenAddress: string): { host: string; port: number } {
   return { host: listenAddress.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(listenAddress.slice(at + 1)) };
 }
 
+/** Provider types whose upstreams may report no usage, so the gateway counts tokens itself. */
+const ESTIMATES_USAGE = new Set(["openai-compatible", "sagemaker"]);
+
 const SERVED_FILES: DescFile[] = [
   file_switchboard_v1_inference,
   file_grpc_health_v1_health,
@@ -69,6 +73,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     providers.set(name, createProvider(name, providerConfig, { transport }));
   }
   const router = buildRouter(config, providers);
+  if (Object.values(config.providers).some((p) => ESTIMATES_USAGE.has(p.type))) preloadTokenizer();
 
   const health = new HealthStatus();
   const serviceNames = [

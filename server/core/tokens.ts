@@ -39,3 +39,8 @@ export function countMessageTokens(messages: ChatMessage[]): number {
   }
   return total;
 }
+
+/** Loads the BPE tables now (at startup) so the first estimate does not stall a live call. */
+export function preloadTokenizer(): void {
+  getEncoder();
+}

@@ -1,0 +1,68 @@
+// One row of the conformance table: how to start a provider's fake, how to configure the gateway
+// for it, and how to read back what the adapter sent in that provider's wire format. Rows live in
+// rows/<provider>.ts; the scenarios in scenarios.ts run against every row.
+import type { FakeUpstream, RecordedRequest } from "../fakes/server.js";
+
+/** What an adapter sent upstream, read back from the provider's own wire format. */
+export type SentRequest = {
+  /** The system prompt as the provider received it ("" when none). */
+  system: string;
+  /** Non-system messages (turns) in the request. */
+  turns: number;
+  maxTokens?: number;
+  stopSequences: string[];
+  /** Image parts received (inline bytes or URLs). */
+  images: number;
+  /** Contents of tool results sent back to the model. */
+  toolResults: string[];
+  /** Names of the tools defined in the request. */
+  toolNames: string[];
+  /** Whether the request asked for a streamed answer. */
+  stream: boolean;
+  /** Whether credentials were attached (any auth header the provider uses). */
+  authenticated: boolean;
+};
+
+export type ScenarioName =
+  | "plain text"
+  | "multi-turn with system prompt"
+  | "streaming"
+  | "max tokens"
+  | "stop sequence"
+  | "tool call round trip"
+  | "streaming tool-call deltas"
+  | "image input"
+  | "rate limited"
+  | "quota exhausted"
+  | "overloaded"
+  | "server error"
+  | "context too long"
+  | "bad credentials"
+  | "content filter"
+  | "malformed upstream body"
+  | "upstream closes mid-stream"
+  | "deadline exceeded"
+  | "client cancel"
+  | "embeddings";
+
+export type AdapterRow = {
+  /** The provider type this row proves. */
+  name: string;
+  startFake(): Promise<FakeUpstream>;
+  /** The `providers.<name>` config block pointing the adapter at the fake. */
+  providerConfig(fake: FakeUpstream): Record<string, unknown>;
+  /** The upstream model (for SageMaker, the endpoint name). */
+  model: string;
+  /** The upstream model for embeddings, when the provider has them. */
+  embeddingModel?: string;
+  inspect(request: RecordedRequest): SentRequest;
+  /** True when the upstream reports no token counts, so the gateway estimates them. */
+  estimatesUsage?: boolean;
+  /** Whether the provider tells a retry delay on rate limiting (header or body). */
+  reportsRetryDelay: boolean;
+  /**
+   * Scenarios this provider truly cannot support, with the reason. Anything listed here is
+   * reported as such in the test output, never silently skipped.
+   */
+  unsupported: Partial<Record<ScenarioName, string>>;
+};
