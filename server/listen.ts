@@ -63,8 +63,14 @@ export async function listen(handler: Handler, options: ListenOptions): Promise<
         socket.off("data", onData);
         socket.pause();
         socket.unshift(seen);
-        (isH2 ? h2 : plain).emit("connection", socket);
-
+        if (isH2) {
+          // http2 picks the unshifted preface up from the socket's buffer itself.
+          h2.emit("connection", socket);
+        } else {
+          // The HTTP/1 parser reads unshifted bytes through 'data' events: let them flow again.
+          plain.emit("connection", socket);
+          socket.resume();
+        }
       };
       socket.on("data", onData);
     });
