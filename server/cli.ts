@@ -63,8 +63,7 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  const gateway = await startGateway(loaded.config);
-  for (const note of loaded.notes) gateway.log.info(note);
+  const gateway = await startGateway(loaded.config, { notes: loaded.notes });
   gateway.log.info(`try: buf curl --protocol grpc --http2-prior-knowledge http://${gateway.address}/switchboard.v1.InferenceService/ListModels`);
 
   return new Promise<number>((resolve) => {

@@ -31,7 +31,12 @@ export type Gateway = {
   close(graceMs?: number): Promise<void>;
 };
 
-export type GatewayOptions = { logDestination?: NodeJS.WritableStream; transport?: Transport };
+export type GatewayOptions = {
+  logDestination?: NodeJS.WritableStream;
+  transport?: Transport;
+  /** Lines for the operator, logged before the gateway starts listening. */
+  notes?: string[];
+};
 
 function buildRouter(config: GatewayConfig, providers: Map<string, ProviderAdapter>): Router {
   const catalog = createPriceCatalog(config.prices);
@@ -67,6 +72,7 @@ const SERVED_FILES: DescFile[] = [
 
 export async function startGateway(config: GatewayConfig, options: GatewayOptions = {}): Promise<Gateway> {
   const log = createLogger(config.log_level, options.logDestination ?? process.stdout);
+  for (const note of options.notes ?? []) log.info(note);
   const transport = options.transport ?? createTransport();
   const providers = new Map<string, ProviderAdapter>();
   for (const [name, providerConfig] of Object.entries(config.providers)) {

@@ -72,7 +72,6 @@ function crossReferences(config: GatewayConfig): string[] {
       }
     });
   }
-  if (Object.keys(config.models).length === 0) problems.push("models: at least one model alias is required");
   for (const [name, provider] of Object.entries(config.providers)) {
     for (const key of ["api_key", "secret_access_key", "session_token"] as const) {
       const value = (provider as Record<string, unknown>)[key];
@@ -91,7 +90,12 @@ export function validateConfig(document: unknown, source: string, env: NodeJS.Pr
   const substituted = substituteEnv(document ?? {}, env, [], problems);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(`${formatPath(issue.path)}: ${describeIssue(issue)}`);
+    // A missing ${VAR} already explains why its field is empty: do not report the field twice.
+    const missingEnv = new Set(problems.map((p) => p.slice(0, p.indexOf(": "))));
+    for (const issue of parsed.error.issues) {
+      const at = formatPath(issue.path);
+      if (!missingEnv.has(at)) problems.push(`${at}: ${describeIssue(issue)}`);
+    }
     throw new ConfigError(source, problems);
   }
   problems.push(...crossReferences(parsed.data));

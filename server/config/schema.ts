@@ -81,7 +81,9 @@ export const configSchema = z.strictObject({
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   max_message_bytes: positiveInt.default(16 * 1024 * 1024),
   providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "provider names use letters, digits, _ . -"), providerSchema),
-  models: z.record(z.string().min(1), aliasSchema),
+  models: z
+    .record(z.string().min(1), aliasSchema)
+    .refine((models) => Object.keys(models).length > 0, "at least one model alias is required"),
   /** USD per million tokens, per upstream model name; overrides the built-in catalog. */
   prices: z.record(z.string().min(1), priceSchema).default({}),
 });

@@ -1,0 +1,179 @@
+// The server as a product: reflection, health, protocols on one port, bad input, shutdown.
+import test from "ava";
+import { fromBinary } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { BadRequestSchema } from "../gen/google/rpc/error_details_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as Serving } from "../gen/grpc/health/v1/health_pb.js";
+import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
+import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { InferenceService, Role } from "../gen/switchboard/v1/inference_pb.js";
+import { userText } from "../clients/inference-client.js";
+import { startOpenAIFake } from "./fakes/openai.js";
+import { useFake } from "./helpers/fakes.js";
+import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";
+
+async function setup(t: Parameters<typeof startTestGateway>[0]) {
+  const fake = await useFake(t, () => startOpenAIFake());
+  const gw = await startTestGateway(t, singleProviderConfig({ type: "openai", base_url: `${fake.url}/v1`, api_key: "sk-test-key-000000" }));
+  return { fake, ...gw };
+}
+
+async function* one<T>(message: T) {
+  yield message;
+}
+
+for (const [version, api] of [
+  ["v1", reflectionV1],
+  ["v1alpha", reflectionV1alpha],
+] as const) {
+  test(`reflection ${version}: list services, file containing symbol, file by name`, async (t) => {
+    const { baseUrl } = await setup(t);
+    const client = createClient(api.ServerReflection as typeof reflectionV1.ServerReflection, createGrpcTransport({ baseUrl }));
+    const ask = async (messageRequest: reflectionV1.ServerReflectionRequest["messageRequest"]) => {
+      for await (const res of client.serverReflectionInfo(one({ messageRequest }))) return res.messageResponse;
+      throw new Error("no reflection response");
+    };
+    const list = await ask({ case: "listServices", value: "" });
+    t.is(list?.case, "listServicesResponse");
+    const names = list?.case === "listServicesResponse" ? list.value.service.map((s) => s.name) : [];
+    t.deepEqual(names.sort(), [
+      "grpc.health.v1.Health",
+      "grpc.reflection.v1.ServerReflection",
+      "grpc.reflection.v1alpha.ServerReflection",
+      "switchboard.v1.InferenceService",
+    ]);
+
+    const bySymbol = await ask({ case: "fileContainingSymbol", value: "switchboard.v1.InferenceService" });
+    if (bySymbol?.case !== "fileDescriptorResponse") return t.fail("no file descriptor");
+    const files = bySymbol.value.fileDescriptorProto.map((b) => fromBinary(FileDescriptorProtoSchema, b));
+    t.is(files[0].name, "switchboard/v1/inference.proto");
+    t.true(files.some((f) => f.name === "google/protobuf/struct.proto"), "dependencies are included");
+    t.true(files[0].service.some((s) => s.name === "InferenceService"));
+
+    const byMethod = await ask({ case: "fileContainingSymbol", value: "switchboard.v1.InferenceService.StreamComplete" });
+    t.is(byMethod?.case, "fileDescriptorResponse");
+    const nested = await ask({ case: "fileContainingSymbol", value: "switchboard.v1.ToolChoice.Mode" });
+    t.is(nested?.case, "fileDescriptorResponse");
+
+    const byName = await ask({ case: "fileByFilename", value: "grpc/health/v1/health.proto" });
+    if (byName?.case !== "fileDescriptorResponse") return t.fail("no file by name");
+    t.is(fromBinary(FileDescriptorProtoSchema, byName.value.fileDescriptorProto[0]).package, "grpc.health.v1");
+
+    const missing = await ask({ case: "fileContainingSymbol", value: "no.such.Thing" });
+    t.is(missing?.case, "errorResponse");
+    t.is(missing?.case === "errorResponse" ? missing.value.errorCode : 0, Code.NotFound);
+  });
+}
+
+test("health: Check says SERVING, unknown service is NOT_FOUND, Watch sees shutdown", async (t) => {
+  const { baseUrl, gateway } = await setup(t);
+  const health = createClient(Health, createGrpcTransport({ baseUrl }));
+  t.is((await health.check({ service: "" })).status, Serving.SERVING);
+  t.is((await health.check({ service: "switchboard.v1.InferenceService" })).status, Serving.SERVING);
+  const error = await t.throwsAsync(health.check({ service: "nope.Service" }));
+  t.is(ConnectError.from(error).code, Code.NotFound);
+
+  const seen: Serving[] = [];
+  const watching = (async () => {
+    for await (const res of health.watch({ service: "switchboard.v1.InferenceService" })) {
+      seen.push(res.status);
+      if (res.status === Serving.NOT_SERVING) return;
+    }
+  })();
+  while (seen.length === 0) await new Promise((r) => setTimeout(r, 10));
+  gateway.health.shutdown();
+  await watching;
+  t.deepEqual(seen, [Serving.SERVING, Serving.NOT_SERVING]);
+});
+
+test("gRPC, gRPC-Web and Connect (HTTP/2 and HTTP/1.1) all work on the same port", async (t) => {
+  const { baseUrl } = await setup(t);
+  const transports = {
+    grpc: createGrpcTransport({ baseUrl }),
+    "grpc-web h2": createGrpcWebTransport({ baseUrl, httpVersion: "2" }),
+    "grpc-web http/1.1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+    "connect h2": createConnectTransport({ baseUrl, httpVersion: "2" }),
+    "connect http/1.1": createConnectTransport({ baseUrl, httpVersion: "1.1" }),
+  };
+  for (const [name, transport] of Object.entries(transports)) {
+    const client = createClient(InferenceService, transport);
+    const res = await client.complete({ model: "chat", messages: [userText(name)] });
+    t.is(res.message?.content[0]?.part.value, `echo: ${name}`, name);
+    let streamed = "";
+    for await (const chunk of client.streamComplete({ model: "chat", messages: [userText(name)] })) {
+      if (chunk.event.case === "textDelta") streamed += chunk.event.value.text;
+    }
+    t.is(streamed, `echo: ${name}`, `${name} streaming`);
+  }
+});
+
+test("unknown alias → NOT_FOUND naming the known aliases", async (t) => {
+  const { client } = await setup(t);
+  const error = ConnectError.from(await t.throwsAsync(client.complete({ model: "gpt-5-turbo", messages: [userText("Hi")] })));
+  t.is(error.code, Code.NotFound);
+  t.regex(error.rawMessage, /unknown model alias "gpt-5-turbo" \(known: chat\)/);
+});
+
+const invalid: [string, Parameters<ReturnType<typeof createClient<typeof InferenceService>>["complete"]>[0], string][] = [
+  ["no messages", { model: "chat", messages: [] }, "messages"],
+  ["no model", { messages: [userText("Hi")] }, "model"],
+  ["empty content part", { model: "chat", messages: [{ role: Role.USER, content: [{}] }] }, "messages[0].content[0]"],
+  ["no content", { model: "chat", messages: [{ role: Role.USER, content: [] }] }, "messages[0].content"],
+  ["unspecified role", { model: "chat", messages: [{ content: [{ part: { case: "text", value: "x" } }] }] }, "messages[0].role"],
+  ["unknown role", { model: "chat", messages: [userText("a"), { role: 9 as Role, content: [{ part: { case: "text", value: "x" } }] }] }, "messages[1].role"],
+  ["bad temperature", { model: "chat", messages: [userText("Hi")], generation: { temperature: 5 } }, "generation.temperature"],
+  [
+    "image without mime type",
+    { model: "chat", messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "data", value: new Uint8Array([1]) } } } }] }] },
+    "messages[0].content[0].image.mime_type",
+  ],
+  [
+    "tool call arguments not JSON",
+    { model: "chat", messages: [{ role: Role.ASSISTANT, content: [{ part: { case: "toolCall", value: { id: "c1", name: "f", argumentsJson: "{oops" } } }] }] },
+    "messages[0].content[0].tool_call.arguments_json",
+  ],
+  ["tool choice names a missing tool", { model: "chat", messages: [userText("Hi")], toolChoice: { mode: 4, toolName: "nope" } }, "tool_choice.tool_name"],
+];
+
+for (const [name, request, field] of invalid) {
+  test(`bad input: ${name} → INVALID_ARGUMENT naming ${field}`, async (t) => {
+    const { client, fake } = await setup(t);
+    const error = ConnectError.from(await t.throwsAsync(client.complete(request)));
+    t.is(error.code, Code.InvalidArgument);
+    const violations = error.findDetails(BadRequestSchema)[0]?.fieldViolations.map((v) => v.field) ?? [];
+    t.true(violations.includes(field), `violations: ${violations.join(", ")}`);
+    t.true(error.rawMessage.includes(field));
+    t.is(fake.requests.length, 0, "nothing reached the upstream");
+    // The server is still fine afterwards.
+    t.is((await client.complete({ model: "chat", messages: [userText("still up")] })).message?.content[0]?.part.value, "echo: still up");
+  });
+}
+
+test("ListModels shows aliases and their targets", async (t) => {
+  const { client } = await setup(t);
+  const res = await client.listModels({});
+  t.is(res.models.length, 1);
+  t.is(res.models[0].name, "chat");
+  t.is(res.models[0].targets[0].provider, "upstream");
+  t.is(res.models[0].targets[0].providerType, "openai");
+  t.is(res.models[0].targets[0].model, "gpt-4o-mini");
+});
+
+test("graceful close: an in-flight stream finishes, new calls are refused", async (t) => {
+  const { client, fake, gateway } = await setup(t);
+  fake.enqueue({ kind: "reply", chunks: ["a", "b", "c", "d"], chunkDelayMs: 100 });
+  const streamed = (async () => {
+    let text = "";
+    for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Hi")] })) {
+      if (chunk.event.case === "textDelta") text += chunk.event.value.text;
+    }
+    return text;
+  })();
+  await new Promise((r) => setTimeout(r, 150));
+  const closed = gateway.close(5000);
+  t.is(await streamed, "abcd");
+  await closed;
+  await t.throwsAsync(client.complete({ model: "chat", messages: [userText("late")] }, { timeoutMs: 1000 }));
+});
