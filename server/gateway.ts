@@ -17,6 +17,7 @@ import type { ProviderAdapter } from "./providers/provider.js";
 import { createProvider } from "./providers/registry.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Router, type ResolvedAlias } from "./routing/router.js";
+import { TargetStates } from "./routing/target-state.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
@@ -38,18 +39,20 @@ export type GatewayOptions = {
   notes?: string[];
 };
 
-function buildRouter(config: GatewayConfig, providers: Map<string, ProviderAdapter>): Router {
+export function buildRouter(config: GatewayConfig, providers: Map<string, ProviderAdapter>, states: TargetStates): Router {
   const catalog = createPriceCatalog(config.prices);
   const aliases: ResolvedAlias[] = Object.entries(config.models).map(([name, alias]) => ({
     name,
     config: alias,
+    roundRobin: alias.targets.map(() => 0),
     targets: alias.targets.map((target) => ({
       config: target,
       adapter: providers.get(target.provider) as ProviderAdapter,
       price: catalog.lookup(target.model),
+      state: states.get(target.provider, target.model),
     })),
   }));
-  return new Router(aliases);
+  return new Router(aliases, { states, rules: config.rules });
 }
 
 function parseListen(listenAddress: string): { host: string; port: number } {
@@ -78,7 +81,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   for (const [name, providerConfig] of Object.entries(config.providers)) {
     providers.set(name, createProvider(name, providerConfig, { transport }));
   }
-  const router = buildRouter(config, providers);
+  const router = buildRouter(config, providers, new TargetStates());
   if (Object.values(config.providers).some((p) => ESTIMATES_USAGE.has(p.type))) preloadTokenizer();
 
   const health = new HealthStatus();

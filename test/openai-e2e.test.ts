@@ -240,5 +240,5 @@ test("stream error event mid-stream ends the call with a status", async (t) => {
     for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Hi")] })) seen.push(chunk.event.case ?? "");
   });
   t.is(ConnectError.from(error).code, Code.Unavailable);
-  t.deepEqual(seen, ["textDelta"]);
+  t.deepEqual(seen, ["textDelta", "done"], "the partial usage arrives in a Done before the error status");
 });

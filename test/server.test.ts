@@ -164,16 +164,14 @@ test("ListModels shows aliases and their targets", async (t) => {
 test("graceful close: an in-flight stream finishes, new calls are refused", async (t) => {
   const { client, fake, gateway } = await setup(t);
   fake.enqueue({ kind: "reply", chunks: ["a", "b", "c", "d"], chunkDelayMs: 100 });
-  const streamed = (async () => {
-    let text = "";
-    for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Hi")] })) {
-      if (chunk.event.case === "textDelta") text += chunk.event.value.text;
-    }
-    return text;
-  })();
-  await new Promise((r) => setTimeout(r, 150));
-  const closed = gateway.close(5000);
-  t.is(await streamed, "abcd");
+  let closed: Promise<void> | undefined;
+  let text = "";
+  for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Hi")] })) {
+    if (chunk.event.case !== "textDelta") continue;
+    text += chunk.event.value.text;
+    closed ??= gateway.close(5000); // close while the stream is in flight
+  }
+  t.is(text, "abcd");
   await closed;
   await t.throwsAsync(client.complete({ model: "chat", messages: [userText("late")] }, { timeoutMs: 1000 }));
 });

@@ -1,9 +1,11 @@
 // Reads switchboard.yaml: YAML → ${ENV} substitution → schema → cross-references. Every problem
 // is reported with the path of the bad field, all at once.
 import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { registerSecret } from "../core/redact.js";
+import { applyPolicyFile, checkRules } from "./routing-checks.js";
 import { configSchema, type GatewayConfig } from "./schema.js";
 
 export class ConfigError extends Error {
@@ -60,10 +62,17 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return issue.message;
 }
 
-function crossReferences(config: GatewayConfig): string[] {
+function crossReferences(config: GatewayConfig, baseDir: string): string[] {
   const problems: string[] = [];
   const known = Object.keys(config.providers);
   for (const [alias, spec] of Object.entries(config.models)) {
+    const names = new Set<string>();
+    spec.targets.forEach((target, i) => {
+      const name = target.name ?? target.model;
+      if (names.has(name)) problems.push(`models.${alias}.targets[${i}]: duplicate target name "${name}" (set name: to tell them apart)`);
+      names.add(name);
+    });
+    if (spec.policy_file) problems.push(...applyPolicyFile(spec, `models.${alias}.policy_file`, baseDir));
     spec.targets.forEach((target, i) => {
       if (!(target.provider in config.providers)) {
         problems.push(
@@ -81,11 +90,17 @@ function crossReferences(config: GatewayConfig): string[] {
       problems.push(`providers.${name}: gemini needs api_key, or project and location for Vertex AI`);
     }
   }
+  problems.push(...checkRules(config));
   return problems;
 }
 
 /** Validates an already-parsed document (YAML or JSON) against the schema. */
-export function validateConfig(document: unknown, source: string, env: NodeJS.ProcessEnv = process.env): GatewayConfig {
+export function validateConfig(
+  document: unknown,
+  source: string,
+  env: NodeJS.ProcessEnv = process.env,
+  baseDir: string = process.cwd(),
+): GatewayConfig {
   const problems: string[] = [];
   const substituted = substituteEnv(document ?? {}, env, [], problems);
   const parsed = configSchema.safeParse(substituted);
@@ -98,7 +113,7 @@ export function validateConfig(document: unknown, source: string, env: NodeJS.Pr
     }
     throw new ConfigError(source, problems);
   }
-  problems.push(...crossReferences(parsed.data));
+  problems.push(...crossReferences(parsed.data, baseDir));
   if (problems.length > 0) throw new ConfigError(source, problems);
   return parsed.data;
 }
@@ -117,5 +132,5 @@ export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = proc
     const where = error instanceof YAMLParseError && error.linePos ? ` (line ${error.linePos[0].line})` : "";
     throw new ConfigError(path, [`not valid YAML${where}: ${(error as Error).message.split("\n")[0]}`]);
   }
-  return validateConfig(document, path, env);
+  return validateConfig(document, path, env, dirname(resolve(path)));
 }

@@ -45,6 +45,8 @@ export const providerSchema = z.discriminatedUnion("type", [
 ]);
 
 export const targetSchema = z.strictObject({
+  /** How routing policies and rules name this target; defaults to `model`. */
+  name: z.string().min(1).optional(),
   provider: z.string().min(1),
   /** The upstream model name (for SageMaker: the endpoint name). */
   model: z.string().min(1),
@@ -52,17 +54,78 @@ export const targetSchema = z.strictObject({
   weight: z.number().int().min(0).default(1),
   region: z.string().min(1).optional(),
   internal: z.boolean().default(false),
+  /** The model's context window in tokens: a prompt too long for one target may fall back to a larger one. */
+  context_window: positiveInt.optional(),
   /** SageMaker: production variant, inference component and custom attributes. */
   target_variant: z.string().min(1).optional(),
   inference_component: z.string().min(1).optional(),
   custom_attributes: z.string().min(1).optional(),
 });
 
+export const STRATEGIES = ["priority", "weighted", "round-robin", "least-busy", "latency", "cost"] as const;
+export const strategySchema = z.enum(STRATEGIES);
+
+const retrySchema = z.strictObject({
+  /** Attempts per target, the first included (1 = no retry on the same target). */
+  max_attempts: z.number().int().min(1).max(10).default(2),
+  initial_backoff_ms: z.number().int().min(0).default(100),
+  max_backoff_ms: z.number().int().min(0).default(2_000),
+});
+
+const circuitSchema = z.strictObject({
+  /** Failures within window_ms that open the circuit. */
+  failure_threshold: positiveInt.default(5),
+  window_ms: durationMs.default(30_000),
+  /** How long an open circuit skips the target before one probe call. */
+  cooldown_ms: durationMs.default(15_000),
+});
+
 export const aliasSchema = z.strictObject({
-  strategy: z.enum(["priority"]).default("priority"),
+  strategy: strategySchema.default("priority"),
+  /** The source article's JSON policy form: {"routing": [{"model": <target name>, "priority": N}]}. */
+  policy_file: z.string().min(1).optional(),
   /** Deadline applied when the caller sends none (ms). */
   timeout_ms: durationMs.default(120_000),
+  /** No upstream attempt starts with less than this left before the deadline. */
+  min_attempt_ms: z.number().int().min(0).default(50),
+  retry: retrySchema.default({ max_attempts: 2, initial_backoff_ms: 100, max_backoff_ms: 2_000 }),
+  circuit: circuitSchema.default({ failure_threshold: 5, window_ms: 30_000, cooldown_ms: 15_000 }),
+  /** Start the next target too when the first has produced nothing after this long. */
+  hedge_after_ms: positiveInt.optional(),
+  /** Latency strategy: the share of calls that try a non-fastest target, so recovery is noticed. */
+  exploration: z.number().min(0).max(1).default(0.05),
+  /** Cost strategy: output tokens assumed when the request sets no max_output_tokens. */
+  assumed_output_tokens: positiveInt.default(256),
   targets: z.array(targetSchema).min(1),
+});
+
+const ruleSchema = z.strictObject({
+  name: z.string().min(1),
+  when: z
+    .strictObject({
+      /** The alias the caller asked for (one or several). */
+      alias: z.union([z.string().min(1), z.array(z.string().min(1))]).optional(),
+      /** Every listed metadata key must have exactly this value. */
+      metadata: z.record(z.string(), z.string()).optional(),
+      /** The caller's identity (a virtual key's name, once keys exist). */
+      caller: z.string().min(1).optional(),
+      min_input_tokens: z.number().int().min(0).optional(),
+      max_input_tokens: z.number().int().min(0).optional(),
+      /** A CEL expression over `request` (alias, metadata, caller, input_tokens, max_output_tokens, has_tools, has_images). */
+      cel: z.string().min(1).optional(),
+    })
+    .default({}),
+  then: z.strictObject({
+    /** Send the call to this alias instead. */
+    alias: z.string().min(1).optional(),
+    /** Only targets of these providers. */
+    providers: z.array(z.string().min(1)).min(1).optional(),
+    /** Only targets whose region matches one of these (a trailing * matches a prefix: "eu-*"). */
+    regions: z.array(z.string().min(1)).min(1).optional(),
+    /** Only targets marked internal: true. */
+    internal_only: z.boolean().optional(),
+    strategy: strategySchema.optional(),
+  }),
 });
 
 const priceSchema = z.strictObject({
@@ -84,6 +147,8 @@ export const configSchema = z.strictObject({
   models: z
     .record(z.string().min(1), aliasSchema)
     .refine((models) => Object.keys(models).length > 0, "at least one model alias is required"),
+  /** Evaluated in order before each alias's strategy. */
+  rules: z.array(ruleSchema).default([]),
   /** USD per million tokens, per upstream model name; overrides the built-in catalog. */
   prices: z.record(z.string().min(1), priceSchema).default({}),
 });
@@ -94,3 +159,5 @@ export type TargetConfig = z.infer<typeof targetSchema>;
 export type AliasConfig = z.infer<typeof aliasSchema>;
 export type GatewayConfig = z.infer<typeof configSchema>;
 export type PriceConfig = z.infer<typeof priceSchema>;
+export type RuleConfig = z.infer<typeof ruleSchema>;
+export type Strategy = z.infer<typeof strategySchema>;

@@ -123,16 +123,18 @@ const QUOTA_CODES = /insufficient_quota|enforced_spend_limit|billing|quota_excee
 
 /**
  * The shared mapping from an upstream HTTP error to an UpstreamError, used by every adapter whose
- * SDK exposes the status. `code` is the provider's own error code or type, when it gives one.
+ * SDK exposes the status. `code` is the provider's own error code or type, when it gives one;
+ * `kind` is the adapter's own classification when the provider's error names say more than the
+ * status (AWS: ModelNotReadyException is a 429 that means overloaded, not rate limited).
  * Credentials errors never carry the upstream's message: it may quote the key.
  */
 export function upstreamErrorFromHttp(
   provider: string,
   status: number,
   upstreamMessage: string,
-  options: { retryAfterMs?: number; code?: string } = {},
+  options: { retryAfterMs?: number; code?: string; kind?: UpstreamErrorKind } = {},
 ): UpstreamError {
-  let kind = kindForHttpStatus(status);
+  let kind = options.kind ?? kindForHttpStatus(status);
   const code = options.code ?? "";
   if (kind === "rate_limited" && QUOTA_CODES.test(code + " " + upstreamMessage)) kind = "quota_exhausted";
   if (kind === "invalid_request" || kind === "context_length") {

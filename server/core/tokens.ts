@@ -44,3 +44,16 @@ export function countMessageTokens(messages: ChatMessage[]): number {
 export function preloadTokenizer(): void {
   getEncoder();
 }
+
+/** The tokenizer's count when its tables are loaded, else ~4 characters a token: for rough, off-path estimates. */
+export function roughTokens(text: string): number {
+  return encoder ? countTokens(text) : Math.ceil(text.length / 4);
+}
+
+/** Like countMessageTokens, without ever loading the tokenizer tables on a live call. */
+export function roughMessageTokens(messages: ChatMessage[]): number {
+  if (encoder) return countMessageTokens(messages);
+  let chars = 0;
+  for (const m of messages) for (const p of m.content) chars += p.type === "text" ? p.text.length : p.type === "image" ? 3000 : 100;
+  return Math.ceil(chars / 4) + 3 * messages.length + 3;
+}

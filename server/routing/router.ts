@@ -1,9 +1,11 @@
-// Picks the target that serves a call and walks the fallback chain when it fails. Knows aliases,
-// targets and the shared upstream error table; knows nothing of any provider's wire format.
+// Picks the targets that may serve a call and in which order (rules, then the alias's strategy),
+// runs the attempts (attempts.ts), and bills the answer. Knows aliases, targets and the shared
+// upstream error table; knows nothing of any provider's wire format.
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AliasConfig, TargetConfig } from "../config/schema.js";
+import type { AliasConfig, RuleConfig } from "../config/schema.js";
 import { UPSTREAM_ERROR_TABLE, UpstreamError, upstreamErrorFromUnknown } from "../core/errors.js";
 import { costNanoUsd, type ModelPrice } from "../core/pricing.js";
+import { countMessageTokens, roughMessageTokens, roughTokens } from "../core/tokens.js";
 import {
   emptyUsage,
   type Completion,
@@ -14,12 +16,17 @@ import {
   type TokenUsage,
 } from "../core/types.js";
 import type { ProviderAdapter } from "../providers/provider.js";
-import { openCallScope } from "./deadline.js";
+import { AttemptRunner, RoutingError, type Attempt, type AttemptRecord, type PlannedTarget } from "./attempts.js";
+import { openCallScope, type CallScope } from "./deadline.js";
+import { RuleSet, type RequestFacts } from "./rules.js";
+import { orderTargets } from "./strategies.js";
+import { TargetStates } from "./target-state.js";
 
-export type ResolvedTarget = { config: TargetConfig; adapter: ProviderAdapter; price: ModelPrice | undefined };
-export type ResolvedAlias = { name: string; config: AliasConfig; targets: ResolvedTarget[] };
+export { RoutingError, type AttemptRecord };
 
-export type AttemptRecord = { provider: string; targetModel: string; outcome: string; durationMs: number };
+export type ResolvedTarget = PlannedTarget & { price: ModelPrice | undefined };
+export type ResolvedAlias = { name: string; config: AliasConfig; targets: ResolvedTarget[]; roundRobin: number[] };
+
 export type RouteInfo = {
   alias: string;
   provider: string;
@@ -34,29 +41,33 @@ export type RoutedDone = Extract<StreamEvent, { type: "done" }> & Billed;
 export type RoutedStreamEvent = Exclude<StreamEvent, { type: "done" }> | RoutedDone;
 export type RoutedEmbeddings = Embeddings & Billed;
 
-/** The last upstream failure of a call, with every attempt that led to it. */
-export class RoutingError extends Error {
-  override readonly name = "RoutingError";
+/** A stream that failed after output reached the caller: the partial usage, then the error. */
+export class StreamBrokenError extends RoutingError {
   constructor(
-    readonly failure: UpstreamError,
-    readonly attempts: AttemptRecord[],
+    failure: UpstreamError,
+    attempts: AttemptRecord[],
+    readonly partial: Billed,
   ) {
-    super(failure.message);
+    super(failure, attempts);
   }
 }
 
 /** Options that come from the caller's RPC context, not the request body. */
-export type CallOptions = { signal: AbortSignal; deadline?: number };
+export type CallOptions = { signal: AbortSignal; deadline?: number; caller?: string };
 
-function outcomeOf(error: UpstreamError): string {
-  return UPSTREAM_ERROR_TABLE[error.kind].code;
-}
+export type RouterOptions = { states?: TargetStates; rules?: RuleConfig[]; random?: () => number };
 
 export class Router {
   private readonly byName: Map<string, ResolvedAlias>;
+  private readonly rules: RuleSet;
+  private readonly random: () => number;
+  readonly states: TargetStates;
 
-  constructor(aliases: ResolvedAlias[]) {
+  constructor(aliases: ResolvedAlias[], options: RouterOptions = {}) {
     this.byName = new Map(aliases.map((a) => [a.name, a]));
+    this.rules = new RuleSet(options.rules ?? []);
+    this.random = options.random ?? Math.random;
+    this.states = options.states ?? new TargetStates();
   }
 
   list(): ResolvedAlias[] {
@@ -70,140 +81,155 @@ export class Router {
     throw new ConnectError(`model: unknown model alias "${alias}" (known: ${known})`, Code.NotFound);
   }
 
-  /** The order in which targets are tried: lowest priority number first, config order within. */
-  private plan(alias: ResolvedAlias): ResolvedTarget[] {
-    return [...alias.targets].sort((a, b) => a.config.priority - b.config.priority);
+  /** Rules, then the strategy: the targets this call may use, in the order they are tried. */
+  private plan(request: { alias: string; metadata: Record<string, string> }, facts: RequestFacts): { alias: ResolvedAlias; plan: ResolvedTarget[] } {
+    let alias = this.resolve(request.alias);
+    if (this.rules.empty) return { alias, plan: this.order(alias, alias.config.strategy, alias.targets, facts) };
+    const outcome = this.rules.evaluate(facts);
+    alias = this.resolve(outcome.alias);
+    const allowed = alias.targets.filter((t) => outcome.filters.every((f) => f.test(t.config)));
+    if (allowed.length === 0) {
+      const why = outcome.filters.map((f) => `rule "${f.rule}" allows ${f.describe}`).join("; ");
+      throw new ConnectError(`no target of alias "${alias.name}" satisfies the routing rules (${why})`, Code.FailedPrecondition);
+    }
+    return { alias, plan: this.order(alias, outcome.strategy ?? alias.config.strategy, allowed, facts) };
   }
 
-  private route(alias: ResolvedAlias, target: ResolvedTarget, attempts: AttemptRecord[], modelVersion?: string): RouteInfo {
+  private order(alias: ResolvedAlias, strategy: AliasConfig["strategy"], candidates: ResolvedTarget[], facts: RequestFacts): ResolvedTarget[] {
+    if (candidates.length === 1) return candidates;
+    const priced = candidates.map((t) => ({
+      ...t,
+      priority: t.config.priority,
+      weight: t.config.weight,
+      estimatedCost: () => {
+        if (!t.price) return undefined;
+        const usage = { ...emptyUsage(), inputTokens: facts.inputTokens(), outputTokens: facts.maxOutputTokens };
+        return costNanoUsd(usage, t.price);
+      },
+    }));
+    const all = alias.targets.map((t) => priced.find((p) => p.config === t.config) ?? { ...t, priority: 0, weight: 0 });
+    const ordered = orderTargets(strategy, all, priced, { random: this.random, exploration: alias.config.exploration, roundRobin: alias.roundRobin });
+    return ordered.map((p) => candidates.find((t) => t.config === p.config) as ResolvedTarget);
+  }
+
+  private facts(request: CompletionRequest | EmbeddingRequest, options: CallOptions, alias: AliasConfig | undefined): RequestFacts {
+    let tokens: number | undefined;
+    const messages = "messages" in request ? request.messages : [];
     return {
-      alias: alias.name,
-      provider: target.adapter.name,
-      providerType: target.adapter.type,
-      targetModel: target.config.model,
-      modelVersion,
-      attempts,
+      alias: request.alias,
+      metadata: request.metadata,
+      caller: options.caller ?? "",
+      inputTokens: () =>
+        (tokens ??= "messages" in request ? countMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + t.length / 4, 0)),
+      maxOutputTokens: ("generation" in request ? request.generation.maxOutputTokens : undefined) ?? alias?.assumed_output_tokens ?? 256,
+      hasTools: "tools" in request && request.tools.length > 0,
+      hasImages: messages.some((m) => m.content.some((p) => p.type === "image")),
     };
   }
 
   private bill(alias: ResolvedAlias, target: ResolvedTarget, attempts: AttemptRecord[], usage: TokenUsage, version?: string): Billed {
-    return { usage, costNanoUsd: costNanoUsd(usage, target.price), route: this.route(alias, target, attempts, version) };
+    return {
+      usage,
+      costNanoUsd: costNanoUsd(usage, target.price),
+      route: {
+        alias: alias.name,
+        provider: target.adapter.name,
+        providerType: target.adapter.type,
+        targetModel: target.config.model,
+        modelVersion: version,
+        attempts,
+      },
+    };
   }
 
-  /**
-   * Runs `attempt` on each planned target until one succeeds or a failure says trying another
-   * target is pointless. The caller's signal is checked first: its reason (deadline or cancel)
-   * always wins over an upstream error.
-   */
-  private async fallback<T>(
-    alias: ResolvedAlias,
-    signal: AbortSignal,
-    attempt: (target: ResolvedTarget, attempts: AttemptRecord[]) => Promise<T>,
-  ): Promise<T> {
-    const attempts: AttemptRecord[] = [];
-    let last: UpstreamError | undefined;
-    for (const target of this.plan(alias)) {
-      if (signal.aborted) throw signal.reason;
-      const started = performance.now();
-      const record = (outcome: string) =>
-        attempts.push({
-          provider: target.adapter.name,
-          targetModel: target.config.model,
-          outcome,
-          durationMs: Math.round(performance.now() - started),
-        });
-      try {
-        const result = await attempt(target, attempts);
-        record("OK");
-        return result;
-      } catch (error) {
-        if (signal.aborted) throw signal.reason;
-        if (error instanceof ConnectError) throw error;
-        last = upstreamErrorFromUnknown(target.adapter.name, error);
-        record(outcomeOf(last));
-        if (!UPSTREAM_ERROR_TABLE[last.kind].tryOtherTarget) break;
-      }
+  private async execute<T>(
+    request: CompletionRequest | EmbeddingRequest,
+    options: CallOptions,
+    attempt: Attempt<T>,
+  ): Promise<{ value: T; alias: ResolvedAlias; target: ResolvedTarget; log: AttemptRecord[]; scope: CallScope }> {
+    const requested = this.byName.get(request.alias);
+    const { alias, plan } = this.plan(request, this.facts(request, options, requested?.config));
+    const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
+    const runner = new AttemptRunner(alias.config, scope, attempt, this.random);
+    try {
+      const { value, target } = await runner.run(plan);
+      return { value, alias, target: target as ResolvedTarget, log: runner.log, scope };
+    } catch (error) {
+      scope.dispose();
+      throw error;
     }
-    throw new RoutingError(last ?? new UpstreamError("unavailable", alias.name, "no target could serve the call"), attempts);
   }
 
   async complete(request: CompletionRequest, options: CallOptions): Promise<RoutedCompletion> {
-    const alias = this.resolve(request.alias);
-    const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
-    try {
-      return await this.fallback(alias, scope.signal, async (target, attempts) => {
-        try {
-          const completion = await target.adapter.complete(request, target.config, scope.signal);
-          return { ...completion, ...this.bill(alias, target, attempts, completion.usage, completion.modelVersion) };
-        } catch (error) {
-          if (error instanceof UpstreamError && error.kind === "content_filter") {
-            // A refusal is an answer, not a failure: the caller gets FINISH_REASON_CONTENT_FILTER.
-            const usage = emptyUsage();
-            return { id: "", text: "", toolCalls: [], finishReason: "content_filter", ...this.bill(alias, target, attempts, usage) };
-          }
-          throw error;
+    const run = await this.execute(request, options, async (target, signal) => {
+      try {
+        return await target.adapter.complete(request, target.config, signal);
+      } catch (error) {
+        if (error instanceof UpstreamError && error.kind === "content_filter") {
+          // A refusal is an answer, not a failure: the caller gets FINISH_REASON_CONTENT_FILTER.
+          const refused: Completion = { id: "", text: "", toolCalls: [], finishReason: "content_filter", usage: emptyUsage() };
+          return refused;
         }
-      });
-    } finally {
-      scope.dispose();
-    }
+        throw error;
+      }
+    });
+    run.scope.dispose();
+    const c = run.value;
+    return { ...c, ...this.bill(run.alias, run.target, run.log, c.usage, c.modelVersion) };
   }
 
   async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<RoutedStreamEvent> {
-    const alias = this.resolve(request.alias);
-    const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
-    let upstream: AsyncIterator<StreamEvent> | undefined;
+    // Fail over only until the first event: once the caller has seen output, a failure ends the call.
+    const run = await this.execute(request, options, async (target, signal) => {
+      const iterator = target.adapter.stream(request, target.config, signal)[Symbol.asyncIterator]();
+      try {
+        return { iterator, first: await iterator.next() };
+      } catch (error) {
+        await iterator.return?.().catch(() => undefined);
+        throw error;
+      }
+    });
+    const { alias, target, log, scope } = run;
+    const { iterator } = run.value;
+    let next = run.value.first;
+    let text = "";
+    target.state.inFlight++;
     try {
-      // Fail over only until the first event: once the caller has seen output, a failure ends the call.
-      const opened = await this.fallback(alias, scope.signal, async (target, attempts) => {
-        const iterator = target.adapter.stream(request, target.config, scope.signal)[Symbol.asyncIterator]();
-        try {
-          const first = await iterator.next();
-          return { target, attempts, iterator, first };
-        } catch (error) {
-          await iterator.return?.();
-          throw error;
-        }
-      });
-      upstream = opened.iterator;
-      const { target, attempts } = opened;
-      let next = opened.first;
       while (!next.done) {
         const event = next.value;
         if (event.type === "done") {
-          yield { ...event, ...this.bill(alias, target, attempts, event.usage, event.modelVersion) };
+          yield { ...event, ...this.bill(alias, target, log, event.usage, event.modelVersion) };
           return;
         }
+        if (event.type === "text") text += event.text;
         yield event;
         try {
-          next = await upstream.next();
+          next = await iterator.next();
         } catch (error) {
           if (scope.signal.aborted) throw scope.signal.reason;
           const failure = upstreamErrorFromUnknown(target.adapter.name, error);
-          attempts[attempts.length - 1].outcome = outcomeOf(failure);
-          throw new RoutingError(failure, attempts);
+          log[log.length - 1].outcome = UPSTREAM_ERROR_TABLE[failure.kind].code;
+          throw new StreamBrokenError(failure, log, this.bill(alias, target, log, partialUsage(request, text)));
         }
       }
-      throw new RoutingError(
-        new UpstreamError("malformed", target.adapter.name, `provider "${target.adapter.name}" ended the stream without a final event`),
-        attempts,
-      );
+      const failure = new UpstreamError("malformed", target.adapter.name, `provider "${target.adapter.name}" ended the stream without a final event`);
+      throw new StreamBrokenError(failure, log, this.bill(alias, target, log, partialUsage(request, text)));
     } finally {
-      await upstream?.return?.();
+      target.state.inFlight--;
+      await iterator.return?.().catch(() => undefined);
       scope.dispose();
     }
   }
 
   async embed(request: EmbeddingRequest, options: CallOptions): Promise<RoutedEmbeddings> {
-    const alias = this.resolve(request.alias);
-    const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
-    try {
-      return await this.fallback(alias, scope.signal, async (target, attempts) => {
-        const result = await target.adapter.embed(request, target.config, scope.signal);
-        return { ...result, ...this.bill(alias, target, attempts, result.usage, result.modelVersion) };
-      });
-    } finally {
-      scope.dispose();
-    }
+    const run = await this.execute(request, options, (target, signal) => target.adapter.embed(request, target.config, signal));
+    run.scope.dispose();
+    const e = run.value;
+    return { ...e, ...this.bill(run.alias, run.target, run.log, e.usage, e.modelVersion) };
   }
+}
+
+/** What a broken stream consumed, estimated: the whole prompt and the text that got through. */
+function partialUsage(request: CompletionRequest, text: string): TokenUsage {
+  return { ...emptyUsage(), inputTokens: roughMessageTokens(request.messages), outputTokens: roughTokens(text), estimated: true };
 }

@@ -9,7 +9,8 @@ import {
   type CompleteChunk,
   type CompleteRequest,
 } from "../../gen/switchboard/v1/inference_pb.js";
-import type { Router } from "../routing/router.js";
+import { StreamBrokenError, type Router } from "../routing/router.js";
+import type { CircuitState } from "../routing/target-state.js";
 import { completionRequestFromProto, embeddingRequestFromProto } from "./convert-request.js";
 import { completionToProto, embeddingsToProto, streamEventToProto } from "./convert-response.js";
 import { invalidArgument, toConnectError } from "./errors.js";
@@ -18,6 +19,12 @@ export type InferenceDeps = {
   /** The router in force now; a config reload swaps it between calls. */
   router(): Router;
   logError(error: unknown): void;
+};
+
+const CIRCUIT: Record<CircuitState, TargetState_Circuit> = {
+  closed: TargetState_Circuit.CLOSED,
+  open: TargetState_Circuit.OPEN,
+  half_open: TargetState_Circuit.HALF_OPEN,
 };
 
 function callOptions(ctx: HandlerContext) {
@@ -44,6 +51,10 @@ export function createInferenceService(deps: InferenceDeps): ServiceImpl<typeof 
       try {
         for await (const event of deps.router().stream(value, callOptions(ctx))) yield streamEventToProto(event);
       } catch (error) {
+        if (error instanceof StreamBrokenError) {
+          // Output already reached the caller: report what was consumed before the error status.
+          yield streamEventToProto({ type: "done", id: "", finishReason: "error", ...error.partial });
+        }
         throw fail(error);
       }
     },
@@ -74,7 +85,13 @@ export function createInferenceService(deps: InferenceDeps): ServiceImpl<typeof 
               internal: t.config.internal,
               priority: t.config.priority,
               weight: t.config.weight,
-              state: { circuit: TargetState_Circuit.CLOSED },
+              state: {
+                circuit: CIRCUIT[t.state.circuit],
+                inFlight: t.state.inFlight,
+                latencyMs: t.state.latencyMs ?? 0,
+                successes: BigInt(t.state.successes),
+                failures: BigInt(t.state.failures),
+              },
             })),
           })),
       });

@@ -48,6 +48,8 @@ export type ScenarioName =
 export type AdapterRow = {
   /** The provider type this row proves. */
   name: string;
+  /** The row's name in test titles, when two rows prove the same provider type. */
+  label?: string;
   startFake(): Promise<FakeUpstream>;
   /** The `providers.<name>` config block pointing the adapter at the fake. */
   providerConfig(fake: FakeUpstream): Record<string, unknown>;

@@ -114,7 +114,9 @@ export class FakeUpstream {
     res.once("close", () => {
       if (closed) return;
       closed = true;
-      recorded.aborted = !res.writableFinished;
+      // An HTTP/2 response reports writableFinished even when the client reset the stream.
+      const resetByClient = res instanceof http2.Http2ServerResponse && res.stream.aborted;
+      recorded.aborted = !res.writableFinished || resetByClient;
       this.open--;
       markEnded();
     });

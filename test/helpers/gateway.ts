@@ -27,7 +27,8 @@ export async function startTestGateway(t: ExecutionContext, document: Record<str
 export function singleProviderConfig(provider: Record<string, unknown>, model = "gpt-4o-mini", extra: Record<string, unknown> = {}) {
   return {
     providers: { upstream: provider },
-    models: { chat: { targets: [{ provider: "upstream", model }] } },
+    // One attempt: these configs test what one upstream answer maps to, not retries.
+    models: { chat: { retry: { max_attempts: 1 }, targets: [{ provider: "upstream", model }] } },
     ...extra,
   };
 }
