@@ -6,6 +6,7 @@ import { ConfigError, loadConfigFile, validateConfig } from "./config/load.js";
 import { DEMO_PROVIDER, defaultConfig } from "./config/defaults.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { startDemoUpstream, type DemoUpstream } from "./demo/upstream.js";
+import { watchConfigFile } from "./config/watch.js";
 import { startGateway } from "./gateway.js";
 
 const USAGE = `usage:
@@ -64,6 +65,16 @@ async function main(): Promise<number> {
   }
 
   const gateway = await startGateway(loaded.config, { notes: loaded.notes });
+  const watcher = configPath
+    ? watchConfigFile(configPath, {
+        apply: (config) => gateway.reload(config),
+        reject: (error) => gateway.log.error({ problems: error.problems }, "config reload rejected: the config in force stays"),
+      })
+    : undefined;
+  process.on("SIGHUP", () => {
+    if (watcher) void watcher.reload();
+    else gateway.log.warn("SIGHUP: no config file to reload (running on built-in defaults)");
+  });
   gateway.log.info(`try: buf curl --protocol grpc --http2-prior-knowledge http://${gateway.address}/switchboard.v1.InferenceService/ListModels`);
 
   return new Promise<number>((resolve) => {
@@ -75,6 +86,7 @@ async function main(): Promise<number> {
         return;
       }
       stopping = true;
+      watcher?.close();
       gateway.log.info({ graceMs: loaded.config.shutdown_grace_ms }, `${signal}: draining in-flight calls`);
       gateway
         .close()

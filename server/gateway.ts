@@ -10,14 +10,9 @@ import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
 import type { GatewayConfig } from "./config/schema.js";
-import { createPriceCatalog } from "./core/pricing.js";
-import { preloadTokenizer } from "./core/tokens.js";
 import { listen, type Listener } from "./listen.js";
-import type { ProviderAdapter } from "./providers/provider.js";
-import { createProvider } from "./providers/registry.js";
 import { createTransport, type Transport } from "./providers/transport.js";
-import { Router, type ResolvedAlias } from "./routing/router.js";
-import { TargetStates } from "./routing/target-state.js";
+import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
@@ -28,6 +23,8 @@ export type Gateway = {
   port: number;
   health: HealthStatus;
   log: Logger;
+  /** Applies a new, already validated config without a restart (see runtime.ts). */
+  reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
   close(graceMs?: number): Promise<void>;
 };
@@ -39,29 +36,10 @@ export type GatewayOptions = {
   notes?: string[];
 };
 
-export function buildRouter(config: GatewayConfig, providers: Map<string, ProviderAdapter>, states: TargetStates): Router {
-  const catalog = createPriceCatalog(config.prices);
-  const aliases: ResolvedAlias[] = Object.entries(config.models).map(([name, alias]) => ({
-    name,
-    config: alias,
-    roundRobin: alias.targets.map(() => 0),
-    targets: alias.targets.map((target) => ({
-      config: target,
-      adapter: providers.get(target.provider) as ProviderAdapter,
-      price: catalog.lookup(target.model),
-      state: states.get(target.provider, target.model),
-    })),
-  }));
-  return new Router(aliases, { states, rules: config.rules });
-}
-
 function parseListen(listenAddress: string): { host: string; port: number } {
   const at = listenAddress.lastIndexOf(":");
   return { host: listenAddress.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(listenAddress.slice(at + 1)) };
 }
-
-/** Provider types whose upstreams may report no usage, so the gateway counts tokens itself. */
-const ESTIMATES_USAGE = new Set(["openai-compatible", "sagemaker"]);
 
 const SERVED_FILES: DescFile[] = [
   file_switchboard_v1_inference,
@@ -77,12 +55,13 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const log = createLogger(config.log_level, options.logDestination ?? process.stdout);
   for (const note of options.notes ?? []) log.info(note);
   const transport = options.transport ?? createTransport();
-  const providers = new Map<string, ProviderAdapter>();
-  for (const [name, providerConfig] of Object.entries(config.providers)) {
-    providers.set(name, createProvider(name, providerConfig, { transport }));
+  let runtime: Runtime;
+  try {
+    runtime = new Runtime(config, transport, log);
+  } catch (error) {
+    await transport.close();
+    throw error;
   }
-  const router = buildRouter(config, providers, new TargetStates());
-  if (Object.values(config.providers).some((p) => ESTIMATES_USAGE.has(p.type))) preloadTokenizer();
 
   const health = new HealthStatus();
   const serviceNames = [
@@ -101,7 +80,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       r.service(
         InferenceService,
         createInferenceService({
-          router: () => router,
+          router: () => runtime.router(),
           logError: (error) => log.error({ err: error }, "unexpected error in a call"),
         }),
       );
@@ -129,11 +108,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     port: listener.port,
     health,
     log,
+    reload: (next) => runtime.reload(next),
     close(graceMs = config.shutdown_grace_ms) {
       closing ??= (async () => {
         health.shutdown();
         await listener.close(graceMs);
-        await Promise.all([...providers.values()].map((p) => p.close()));
+        await runtime.close();
         await transport.close();
       })();
       return closing;

@@ -66,12 +66,6 @@ function crossReferences(config: GatewayConfig, baseDir: string): string[] {
   const problems: string[] = [];
   const known = Object.keys(config.providers);
   for (const [alias, spec] of Object.entries(config.models)) {
-    const names = new Set<string>();
-    spec.targets.forEach((target, i) => {
-      const name = target.name ?? target.model;
-      if (names.has(name)) problems.push(`models.${alias}.targets[${i}]: duplicate target name "${name}" (set name: to tell them apart)`);
-      names.add(name);
-    });
     if (spec.policy_file) problems.push(...applyPolicyFile(spec, `models.${alias}.policy_file`, baseDir));
     spec.targets.forEach((target, i) => {
       if (!(target.provider in config.providers)) {

@@ -21,10 +21,16 @@ export function applyPolicyFile(alias: AliasConfig, at: string, baseDir: string)
   }
   if (!Array.isArray(document.routing)) return [`${at}: ${path} must hold {"routing": [{"model": ..., "priority": ...}]}`];
   const problems: string[] = [];
-  const byName = new Map(alias.targets.map((t) => [t.name ?? t.model, t]));
+  const byName = new Map<string, AliasConfig["targets"]>();
+  for (const t of alias.targets) byName.set(t.name ?? t.model, [...(byName.get(t.name ?? t.model) ?? []), t]);
   (document.routing as PolicyEntry[]).forEach((entry, i) => {
     const where = `${at} (${path}) routing[${i}]`;
-    const target = typeof entry.model === "string" ? byName.get(entry.model) : undefined;
+    const matches = typeof entry.model === "string" ? (byName.get(entry.model) ?? []) : [];
+    if (matches.length > 1) {
+      problems.push(`${where}.model: "${String(entry.model)}" names ${matches.length} targets: give them distinct name: fields`);
+      return;
+    }
+    const target = matches[0];
     if (!target) {
       problems.push(`${where}.model: "${String(entry.model)}" is not a target of this alias (targets: ${[...byName.keys()].join(", ")})`);
       return;

@@ -70,6 +70,22 @@ export class Router {
     this.states = options.states ?? new TargetStates();
   }
 
+  private active = 0;
+  private idle: (() => void)[] = [];
+
+  /** Resolves once no call is running on this router (used to retire it after a reload). */
+  whenIdle(): Promise<void> {
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  private enter(): void {
+    this.active++;
+  }
+
+  private leave(): void {
+    if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+  }
+
   list(): ResolvedAlias[] {
     return [...this.byName.values()];
   }
@@ -161,6 +177,15 @@ export class Router {
   }
 
   async complete(request: CompletionRequest, options: CallOptions): Promise<RoutedCompletion> {
+    this.enter();
+    try {
+      return await this.completeOnce(request, options);
+    } finally {
+      this.leave();
+    }
+  }
+
+  private async completeOnce(request: CompletionRequest, options: CallOptions): Promise<RoutedCompletion> {
     const run = await this.execute(request, options, async (target, signal) => {
       try {
         return await target.adapter.complete(request, target.config, signal);
@@ -179,6 +204,15 @@ export class Router {
   }
 
   async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<RoutedStreamEvent> {
+    this.enter();
+    try {
+      yield* this.streamOnce(request, options);
+    } finally {
+      this.leave();
+    }
+  }
+
+  private async *streamOnce(request: CompletionRequest, options: CallOptions): AsyncGenerator<RoutedStreamEvent> {
     // Fail over only until the first event: once the caller has seen output, a failure ends the call.
     const run = await this.execute(request, options, async (target, signal) => {
       const iterator = target.adapter.stream(request, target.config, signal)[Symbol.asyncIterator]();
@@ -222,10 +256,15 @@ export class Router {
   }
 
   async embed(request: EmbeddingRequest, options: CallOptions): Promise<RoutedEmbeddings> {
-    const run = await this.execute(request, options, (target, signal) => target.adapter.embed(request, target.config, signal));
-    run.scope.dispose();
-    const e = run.value;
-    return { ...e, ...this.bill(run.alias, run.target, run.log, e.usage, e.modelVersion) };
+    this.enter();
+    try {
+      const run = await this.execute(request, options, (target, signal) => target.adapter.embed(request, target.config, signal));
+      run.scope.dispose();
+      const e = run.value;
+      return { ...e, ...this.bill(run.alias, run.target, run.log, e.usage, e.modelVersion) };
+    } finally {
+      this.leave();
+    }
   }
 }
 

@@ -82,3 +82,21 @@ export function seededRandom(seed: number): () => number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Programs for FakeUpstream.setProgram: per-request fault injection. */
+export const programs = {
+  /** The first `n` requests get `failure`, later ones the default reply. */
+  failTimes(n: number, failure: FakeReply) {
+    let left = n;
+    return () => (left-- > 0 ? failure : undefined);
+  },
+  /** Each request gets `failure` with probability `rate`, decided by a seeded PRNG (replayable). */
+  failRate(rate: number, seed: number, failure: FakeReply) {
+    const random = seededRandom(seed);
+    return () => (random() < rate ? failure : undefined);
+  },
+  /** Every request gets the same reply. */
+  always(reply: FakeReply) {
+    return () => reply;
+  },
+};

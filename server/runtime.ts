@@ -1,0 +1,94 @@
+// The routing generation in force: the providers' SDK clients and the router built from one
+// config. A reload builds a whole new generation and swaps it in atomically: calls in flight
+// finish on the old one, new calls use the new one, and target statistics (latency, circuits)
+// carry over for targets that still exist. The old generation's clients close once it is idle.
+import type { GatewayConfig } from "./config/schema.js";
+import { createPriceCatalog } from "./core/pricing.js";
+import { preloadTokenizer } from "./core/tokens.js";
+import type { ProviderAdapter } from "./providers/provider.js";
+import { createProvider } from "./providers/registry.js";
+import type { Transport } from "./providers/transport.js";
+import { Router, type ResolvedAlias } from "./routing/router.js";
+import { TargetStates } from "./routing/target-state.js";
+import type { Logger } from "./telemetry/log.js";
+
+/** Provider types whose upstreams may report no usage, so the gateway counts tokens itself. */
+const ESTIMATES_USAGE = new Set(["openai-compatible", "sagemaker", "gemini"]);
+
+type Generation = { config: GatewayConfig; providers: Map<string, ProviderAdapter>; router: Router };
+
+// Settings bound to the listening socket: a reload cannot change them.
+const RESTART_ONLY = ["listen", "tls", "max_message_bytes"] as const;
+
+function buildGeneration(config: GatewayConfig, transport: Transport, states: TargetStates): Generation {
+  const providers = new Map<string, ProviderAdapter>();
+  for (const [name, providerConfig] of Object.entries(config.providers)) {
+    providers.set(name, createProvider(name, providerConfig, { transport }));
+  }
+  const catalog = createPriceCatalog(config.prices);
+  const aliases: ResolvedAlias[] = Object.entries(config.models).map(([name, alias]) => ({
+    name,
+    config: alias,
+    roundRobin: alias.targets.map(() => 0),
+    targets: alias.targets.map((target) => ({
+      config: target,
+      adapter: providers.get(target.provider) as ProviderAdapter,
+      price: catalog.lookup(target.model),
+      state: states.get(target.provider, target.model),
+    })),
+  }));
+  const needsTokenizer =
+    Object.values(config.providers).some((p) => ESTIMATES_USAGE.has(p.type)) ||
+    Object.values(config.models).some((m) => m.strategy === "cost") ||
+    config.rules.length > 0;
+  if (needsTokenizer) preloadTokenizer();
+  return { config, providers, router: new Router(aliases, { states, rules: config.rules }) };
+}
+
+export class Runtime {
+  private current: Generation;
+  private readonly states = new TargetStates();
+
+  constructor(
+    config: GatewayConfig,
+    private readonly transport: Transport,
+    private readonly log: Logger,
+  ) {
+    this.current = buildGeneration(config, transport, this.states);
+  }
+
+  router(): Router {
+    return this.current.router;
+  }
+
+  config(): GatewayConfig {
+    return this.current.config;
+  }
+
+  /**
+   * Swaps in a generation built from `config` (already validated). Provider clients are rebuilt,
+   * so rotated credentials take effect. If building fails, the old generation stays in force.
+   */
+  reload(config: GatewayConfig): void {
+    const changed = RESTART_ONLY.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.current.config[key]));
+    if (changed.length > 0) this.log.warn({ fields: changed }, "config reload: these settings need a restart and were not applied");
+    const next = buildGeneration({ ...config, listen: this.current.config.listen, tls: this.current.config.tls }, this.transport, this.states);
+    const old = this.current;
+    this.current = next;
+    const keys = new Set(
+      Object.values(config.models).flatMap((m) => m.targets.map((t) => TargetStates.key(t.provider, t.model))),
+    );
+    this.states.retain(keys);
+    this.log.info({ aliases: Object.keys(config.models) }, "config reloaded");
+    void this.retire(old);
+  }
+
+  private async retire(generation: Generation): Promise<void> {
+    await generation.router.whenIdle();
+    await Promise.all([...generation.providers.values()].map((p) => p.close().catch(() => undefined)));
+  }
+
+  async close(): Promise<void> {
+    await this.retire(this.current);
+  }
+}

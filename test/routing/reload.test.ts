@@ -1,0 +1,122 @@
+// Live reconfiguration: atomic swap under load, statistics carried over, invalid reloads ignored,
+// SIGHUP and file changes from the CLI.
+import test from "ava";
+import { spawn } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { TargetState_Circuit } from "../../gen/switchboard/v1/inference_pb.js";
+import { createInferenceClient, userText } from "../../clients/inference-client.js";
+import { validateConfig, type ConfigError } from "../../server/config/load.js";
+import { watchConfigFile } from "../../server/config/watch.js";
+import { programs } from "../fakes/script.js";
+import { providersFor, routingGateway, runCalls, startUpstreams, type Upstreams } from "../helpers/routing.js";
+
+const ask = () => ({ model: "chat", messages: [userText("Hi")] });
+
+function configFor(up: Upstreams, provider: string, extra: Record<string, unknown> = {}) {
+  return {
+    listen: "127.0.0.1:0",
+    providers: providersFor(up),
+    models: { chat: { targets: [{ provider, model: "gpt-4o-mini" }], ...extra } },
+  };
+}
+
+test("a reload under load drops no call; new calls use the new config", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  up.a.setProgram(programs.always({ kind: "reply", text: "old", delayMs: 30 }));
+  const { client, gateway } = await routingGateway(t, up, configFor(up, "a").models);
+  let reloaded = false;
+  const calls = runCalls(300, 12, async (i) => {
+    if (i === 100) {
+      gateway.reload(validateConfig(configFor(up, "b"), "reload"));
+      reloaded = true;
+    }
+    await client.complete(ask());
+  });
+  t.is(await calls, 300, "every call succeeded");
+  t.true(reloaded);
+  t.true(up.a.requests.length >= 80 && up.b.requests.length >= 150, `a=${up.a.requests.length} b=${up.b.requests.length}`);
+  t.is((await client.complete(ask())).route?.provider, "b");
+  t.deepEqual((await client.listModels({})).models[0].targets.map((x) => x.provider), ["b"]);
+});
+
+test("router statistics carry over a reload for targets that still exist", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  up.a.setProgram(programs.always({ kind: "error", error: "server_error" }));
+  const models = {
+    chat: {
+      retry: { max_attempts: 1 },
+      circuit: { failure_threshold: 1, window_ms: 60_000, cooldown_ms: 60_000 },
+      targets: [{ provider: "a", model: "gpt-4o-mini" }, { provider: "b", model: "gpt-4o-mini", priority: 2 }],
+    },
+  };
+  const { client, gateway } = await routingGateway(t, up, models);
+  await client.complete(ask());
+  const reloaded = { ...models, other: { targets: [{ provider: "b", model: "gpt-4o" }] } };
+  gateway.reload(validateConfig({ providers: providersFor(up), models: reloaded }, "reload"));
+  const res = await client.listModels({});
+  const chat = res.models.find((m) => m.name === "chat");
+  t.is(chat?.targets[0].state?.circuit, TargetState_Circuit.OPEN, "the open circuit survived the reload");
+  t.is(chat?.targets[0].state?.failures, 1n);
+  t.truthy(res.models.find((m) => m.name === "other"));
+  t.is((await client.complete(ask())).route?.attemptLog[0].outcome, "SKIPPED_CIRCUIT_OPEN");
+});
+
+test("an invalid file is rejected with its field errors and the config in force stays", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  const { client, gateway } = await routingGateway(t, up, configFor(up, "a").models);
+  const dir = await mkdtemp(join(tmpdir(), "sb-reload-"));
+  const file = join(dir, "switchboard.yaml");
+  await writeFile(file, JSON.stringify(configFor(up, "a")));
+  const rejected: ConfigError[] = [];
+  const watcher = watchConfigFile(file, { apply: (c) => gateway.reload(c), reject: (e) => rejected.push(e) });
+  t.teardown(() => watcher.close());
+
+  await writeFile(file, JSON.stringify(configFor(up, "nope")));
+  t.false(await watcher.reload());
+  t.true(rejected.at(-1)?.problems.includes('models.chat.targets[0].provider: unknown provider "nope" (known: a, b)'));
+  t.is((await client.complete(ask())).route?.provider, "a");
+
+  await writeFile(file, JSON.stringify(configFor(up, "b")));
+  t.true(await watcher.reload());
+  t.is((await client.complete(ask())).route?.provider, "b");
+});
+
+test("the CLI reloads on SIGHUP and when the file changes", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  const dir = await mkdtemp(join(tmpdir(), "sb-hup-"));
+  const file = join(dir, "switchboard.yaml");
+  await writeFile(file, JSON.stringify(configFor(up, "a")));
+  const child = spawn(process.execPath, ["--import=tsx", "server/cli.ts", "serve", "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+  t.teardown(() => child.kill("SIGKILL"));
+  let output = "";
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stdout.on("data", (d: Buffer) => {
+      output += d.toString();
+      const match = /"address":"([^"]+)"/.exec(output);
+      if (match) resolve(match[1]);
+    });
+    child.once("exit", () => reject(new Error(output)));
+  });
+  const client = createInferenceClient({ baseUrl: `http://${address}` });
+  t.is((await client.complete(ask())).route?.provider, "a");
+
+  const waitFor = async (provider: string) => {
+    for (let i = 0; i < 100; i++) {
+      if ((await client.complete(ask())).route?.provider === provider) return true;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return false;
+  };
+  await writeFile(file, JSON.stringify(configFor(up, "b")));
+  t.true(await waitFor("b"), "a file change is picked up");
+  await writeFile(file, "models: {broken");
+  child.kill("SIGHUP");
+  await new Promise((r) => setTimeout(r, 500));
+  t.regex(output, /config reload rejected/);
+  t.is((await client.complete(ask())).route?.provider, "b", "an invalid file changes nothing");
+  await writeFile(file, JSON.stringify(configFor(up, "a")));
+  child.kill("SIGHUP");
+  t.true(await waitFor("a"), "SIGHUP reloads");
+});

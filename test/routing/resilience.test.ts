@@ -1,0 +1,194 @@
+// Retries, fallback, circuit breaking, deadlines, streaming failover and hedging, over real sockets.
+import test from "ava";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { TargetState_Circuit } from "../../gen/switchboard/v1/inference_pb.js";
+import { userText } from "../../clients/inference-client.js";
+import { programs } from "../fakes/script.js";
+import { hits, routingGateway, runCalls, startUpstreams } from "../helpers/routing.js";
+
+const ask = (text = "Hi") => ({ model: "chat", messages: [userText(text)] });
+const target = (provider: string, extra: Record<string, unknown> = {}) => ({ provider, model: "gpt-4o-mini", ...extra });
+const fast = { initial_backoff_ms: 10, max_backoff_ms: 50 };
+const log = (res: { route?: { attemptLog: { provider: string; outcome: string }[] } }) =>
+  res.route?.attemptLog.map((a) => `${a.provider}:${a.outcome}`);
+
+test("a retryable failure is retried on the same target, then succeeds", async (t) => {
+  const up = await startUpstreams(t, ["a"]);
+  const { client } = await routingGateway(t, up, { chat: { retry: { max_attempts: 3, ...fast }, targets: [target("a")] } });
+  up.a.enqueue({ kind: "error", error: "server_error" }, { kind: "error", error: "overloaded" });
+  const res = await client.complete(ask());
+  t.deepEqual(log(res), ["a:UNAVAILABLE", "a:UNAVAILABLE", "a:OK"]);
+  t.is(res.route?.attempts, 3);
+});
+
+test("caller errors are neither retried nor sent elsewhere", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  const { client } = await routingGateway(t, up, { chat: { retry: { max_attempts: 3, ...fast }, targets: [target("a"), target("b", { priority: 2 })] } });
+  up.a.enqueue({ kind: "error", error: "bad_request" });
+  const error = ConnectError.from(await t.throwsAsync(client.complete(ask())));
+  t.is(error.code, Code.InvalidArgument);
+  t.deepEqual(hits(up), { a: 1, b: 0 });
+});
+
+test("retries honour the upstream's retry-after", async (t) => {
+  const up = await startUpstreams(t, ["a"]);
+  const { client } = await routingGateway(t, up, { chat: { retry: { max_attempts: 2, ...fast }, targets: [target("a")] } });
+  up.a.enqueue({ kind: "error", error: "rate_limited", retryAfterSeconds: 1 });
+  const started = Date.now();
+  const res = await client.complete(ask());
+  const elapsed = Date.now() - started;
+  t.deepEqual(log(res), ["a:RESOURCE_EXHAUSTED", "a:OK"]);
+  t.true(elapsed >= 950, `waited ${elapsed} ms for a 1 s retry-after`);
+});
+
+test("a retry-after longer than the deadline allows goes straight to the fallback", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  const { client } = await routingGateway(t, up, { chat: { targets: [target("a"), target("b", { priority: 2 })] } });
+  up.a.enqueue({ kind: "error", error: "rate_limited", retryAfterSeconds: 30 });
+  const started = Date.now();
+  const res = await client.complete(ask(), { timeoutMs: 3000 });
+  t.true(Date.now() - started < 2500, "it did not wait 30 s");
+  t.deepEqual(log(res), ["a:RESOURCE_EXHAUSTED", "b:OK"]);
+});
+
+test("retries stop at the deadline: DEADLINE_EXCEEDED on time, no upstream request left open", async (t) => {
+  const up = await startUpstreams(t, ["a"]);
+  up.a.setProgram(programs.always({ kind: "reply", text: "never on time", delayMs: 5000 }));
+  const { client } = await routingGateway(t, up, { chat: { retry: { max_attempts: 10, ...fast }, targets: [target("a")] } });
+  up.a.enqueue({ kind: "error", error: "server_error" });
+  const started = Date.now();
+  const error = ConnectError.from(await t.throwsAsync(client.complete(ask(), { timeoutMs: 1000 })));
+  const elapsed = Date.now() - started;
+  t.is(error.code, Code.DeadlineExceeded);
+  t.true(elapsed >= 990 && elapsed < 1500, `ended after ${elapsed} ms for a 1000 ms deadline`);
+  await up.a.settled(1000);
+  t.is(up.a.openRequests(), 0);
+  t.true(up.a.last().aborted, "the attempt in flight at the deadline was aborted");
+});
+
+test("public endpoint throttled → falls back to the internal target", async (t) => {
+  const up = await startUpstreams(t, ["public", "internal"]);
+  up.public.setProgram(programs.always({ kind: "error", error: "rate_limited", retryAfterSeconds: 20 }));
+  const { client } = await routingGateway(t, up, {
+    chat: {
+      targets: [target("public", { priority: 1 }), { provider: "internal", model: "llama-3-8b-internal", priority: 2, internal: true }],
+    },
+  });
+  const res = await client.complete(ask());
+  t.is(res.route?.provider, "internal");
+  t.is(res.route?.targetModel, "llama-3-8b-internal");
+  t.deepEqual(log(res), ["public:RESOURCE_EXHAUSTED", "internal:OK"]);
+});
+
+test("circuit breaker: opens after N failures, skips, half-opens with one probe, closes", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  up.a.setProgram(programs.always({ kind: "error", error: "server_error" }));
+  const { client } = await routingGateway(t, up, {
+    chat: {
+      retry: { max_attempts: 1 },
+      circuit: { failure_threshold: 2, window_ms: 10_000, cooldown_ms: 2000 },
+      targets: [target("a"), target("b", { priority: 2 })],
+    },
+  });
+  const circuitOfA = async () => (await client.listModels({})).models[0].targets[0].state?.circuit;
+  t.deepEqual(log(await client.complete(ask())), ["a:UNAVAILABLE", "b:OK"]);
+  t.deepEqual(log(await client.complete(ask())), ["a:UNAVAILABLE", "b:OK"]);
+  t.is(await circuitOfA(), TargetState_Circuit.OPEN);
+  t.deepEqual(log(await client.complete(ask())), ["a:SKIPPED_CIRCUIT_OPEN", "b:OK"]);
+  t.is(up.a.requests.length, 2, "an open circuit sends nothing to the target");
+
+  await new Promise((r) => setTimeout(r, 2100));
+  up.a.setProgram(programs.always({ kind: "reply", text: "recovered", delayMs: 200 }));
+  const concurrent = await Promise.all([client.complete(ask()), client.complete(ask()), client.complete(ask())]);
+  t.is(concurrent.filter((r) => r.route?.provider === "a").length, 1, "half-open lets exactly one probe through");
+  t.is(up.a.requests.length, 3);
+  t.is(await circuitOfA(), TargetState_Circuit.CLOSED, "a successful probe closes the circuit");
+  t.is((await client.complete(ask())).route?.provider, "a");
+});
+
+test("every target cooling down → UNAVAILABLE saying so", async (t) => {
+  const up = await startUpstreams(t, ["a"]);
+  up.a.setProgram(programs.always({ kind: "error", error: "server_error" }));
+  const { client } = await routingGateway(t, up, {
+    chat: { retry: { max_attempts: 1 }, circuit: { failure_threshold: 1, window_ms: 10_000, cooldown_ms: 60_000 }, targets: [target("a")] },
+  });
+  await t.throwsAsync(client.complete(ask()));
+  const error = ConnectError.from(await t.throwsAsync(client.complete(ask())));
+  t.is(error.code, Code.Unavailable);
+  t.regex(error.rawMessage, /circuit open/);
+  t.is(up.a.requests.length, 1);
+});
+
+test("streaming fails over before the first chunk", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  const { client } = await routingGateway(t, up, { chat: { retry: { max_attempts: 1 }, targets: [target("a"), target("b", { priority: 2 })] } });
+  up.a.enqueue({ kind: "error", error: "server_error" });
+  let text = "";
+  let attempts: string[] | undefined;
+  for await (const chunk of client.streamComplete(ask("stream me"))) {
+    if (chunk.event.case === "textDelta") text += chunk.event.value.text;
+    if (chunk.event.case === "done") attempts = log(chunk.event.value);
+  }
+  t.is(text, "echo: stream me");
+  t.deepEqual(attempts, ["a:UNAVAILABLE", "b:OK"]);
+});
+
+test("streaming does not fail over after the first chunk reached the caller", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  const { client } = await routingGateway(t, up, { chat: { targets: [target("a"), target("b", { priority: 2 })] } });
+  up.a.enqueue({ kind: "cut" });
+  const kinds: string[] = [];
+  const error = await t.throwsAsync(async () => {
+    for await (const chunk of client.streamComplete(ask())) kinds.push(chunk.event.case ?? "");
+  });
+  t.is(ConnectError.from(error).code, Code.Unavailable);
+  t.true(kinds.includes("textDelta"));
+  t.is(kinds.at(-1), "done", "the partial usage is reported before the error");
+  t.is(up.b.requests.length, 0);
+});
+
+test("hedging: the second target starts after hedge_after_ms, the first answer wins, the loser is aborted", async (t) => {
+  const up = await startUpstreams(t, ["a", "b"]);
+  const { client } = await routingGateway(t, up, {
+    chat: { hedge_after_ms: 100, targets: [target("a"), target("b", { priority: 2 })] },
+  });
+  up.a.enqueue({ kind: "reply", text: "too late", delayMs: 2000 });
+  const started = Date.now();
+  const res = await client.complete(ask());
+  t.true(Date.now() - started < 1500);
+  t.is(res.route?.provider, "b");
+  t.deepEqual(log(res)?.sort(), ["a:CANCELED_HEDGE_LOST", "b:OK"]);
+  await up.a.settled(1000);
+  t.true(up.a.last().aborted, "the losing upstream request was aborted");
+});
+
+test("context too long falls back only to a target with a larger context window", async (t) => {
+  const up = await startUpstreams(t, ["small", "tiny", "large"]);
+  const { client } = await routingGateway(t, up, {
+    chat: {
+      targets: [
+        target("small", { priority: 1, context_window: 8000 }),
+        target("tiny", { priority: 2, context_window: 4000 }),
+        target("large", { priority: 3, context_window: 200000 }),
+      ],
+    },
+    strict: { targets: [target("small")] },
+  });
+  up.small.setProgram(programs.always({ kind: "error", error: "context_length" }));
+  const res = await client.complete(ask());
+  t.deepEqual(log(res), ["small:INVALID_ARGUMENT", "large:OK"]);
+  t.is(up.tiny.requests.length, 0);
+  const error = ConnectError.from(await t.throwsAsync(client.complete({ ...ask(), model: "strict" })));
+  t.is(error.code, Code.InvalidArgument, "with no larger window configured, the caller hears it");
+});
+
+test("reliability: one target failing 50 % at random and a healthy fallback → ≥ 99.9 % of 2,000 calls succeed", async (t) => {
+  const up = await startUpstreams(t, ["flaky", "healthy"]);
+  up.flaky.setProgram(programs.failRate(0.5, 42, { kind: "error", error: "server_error" }));
+  const { client } = await routingGateway(t, up, {
+    chat: { retry: fast, targets: [target("flaky"), target("healthy", { priority: 2 })] },
+  });
+  const ok = await runCalls(2000, 16, () => client.complete(ask()));
+  t.true(ok >= 1998, `${ok} of 2000 succeeded`);
+  t.true(up.flaky.requests.length > 0 && up.healthy.requests.length > 0);
+});
