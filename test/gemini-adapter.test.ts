@@ -252,3 +252,32 @@ test("embeddings go through batchEmbedContents; usage is estimated and marked so
   t.is(requests[1].model, "models/gemini-2.0-flash");
   t.is(requests[1].outputDimensionality, 4);
 });
+
+test("Gemini 3 thought signatures travel as provider_state and come back with the call", async (t) => {
+  const { fake, client } = await setup(t);
+  const signature = "CiQBVKhc7sig-opaque==";
+  fake.enqueue({ kind: "reply", toolCalls: [{ id: "x", name: "get_weather", arguments: { city: "Oslo" }, signature }] });
+  const first = await client.complete({ model: "chat", messages: [userText("Weather?")], tools: [WEATHER] });
+  const call = first.message?.content.find((p) => p.part.case === "toolCall")?.part;
+  if (call?.case !== "toolCall") return t.fail("no tool call");
+  t.is(call.value.providerState, signature);
+
+  await client.complete({
+    model: "chat",
+    tools: [WEATHER],
+    messages: [
+      userText("Weather?"),
+      { role: Role.ASSISTANT, content: [{ part: call }] },
+      { role: Role.TOOL, content: [{ part: { case: "toolResult", value: { toolCallId: call.value.id, content: "{\"c\":3}" } } }] },
+    ],
+  });
+  const echoed = (fake.last().body as SentBody).contents[1].parts[0];
+  t.is(echoed.thoughtSignature, signature, "the signature is sent back on the functionCall part");
+
+  fake.enqueue({ kind: "reply", toolCalls: [{ id: "y", name: "get_weather", arguments: {}, signature }] });
+  let streamed = "";
+  for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Weather?")], tools: [WEATHER] })) {
+    if (chunk.event.case === "toolCallDelta") streamed += chunk.event.value.providerState;
+  }
+  t.is(streamed, signature);
+});

@@ -6,7 +6,14 @@ export type Role = "system" | "user" | "assistant" | "tool";
 export type FinishReason = "stop" | "length" | "tool_calls" | "content_filter" | "error" | "unspecified";
 
 export type ImagePart = { type: "image"; mimeType: string; data?: Uint8Array; url?: string };
-export type ToolCallPart = { type: "tool_call"; id: string; name: string; argumentsJson: string };
+export type ToolCallPart = {
+  type: "tool_call";
+  id: string;
+  name: string;
+  argumentsJson: string;
+  /** Opaque provider state to echo back with the call (Gemini thought signatures). */
+  providerState?: string;
+};
 export type ToolResultPart = {
   type: "tool_result";
   toolCallId: string;
@@ -66,7 +73,7 @@ export type Completion = {
 
 export type StreamEvent =
   | { type: "text"; text: string }
-  | { type: "tool_call"; index: number; id?: string; name?: string; argumentsDelta: string }
+  | { type: "tool_call"; index: number; id?: string; name?: string; argumentsDelta: string; providerState?: string }
   | { type: "done"; id: string; finishReason: FinishReason; usage: TokenUsage; modelVersion?: string };
 
 export type EmbeddingRequest = {

@@ -80,7 +80,10 @@ function toParts(request: CompletionRequest["messages"][number]): Part[] {
     if (part.type === "text") parts.push({ text: part.text });
     else if (part.type === "image") parts.push(imageToPart(part));
     else if (part.type === "tool_call") {
-      parts.push({ functionCall: { id: part.id || undefined, name: part.name, args: parseArguments(part.argumentsJson) } });
+      parts.push({
+        functionCall: { id: part.id || undefined, name: part.name, args: parseArguments(part.argumentsJson) },
+        ...(part.providerState ? { thoughtSignature: part.providerState } : {}),
+      });
     } else {
       parts.push({
         functionResponse: { id: part.toolCallId || undefined, name: part.name, response: toolResultResponse(part) },
@@ -193,13 +196,19 @@ export function usageFromGemini(usage: GenerateContentResponseUsageMetadata | un
   };
 }
 
-/** Gemini function calls often carry no id; a positional id lets the caller match its result. */
-function toolCallFrom(call: FunctionCall, index: number): ToolCallPart {
+/**
+ * Gemini function calls often carry no id; a positional id lets the caller match its result.
+ * Gemini 3 signs its calls (thoughtSignature) and rejects a later turn that drops the signature,
+ * so it travels to the caller as opaque provider state and comes back with the call.
+ */
+function toolCallFrom(part: Part, index: number): ToolCallPart {
+  const call = part.functionCall as FunctionCall;
   return {
     type: "tool_call",
     id: call.id || `call_${index}`,
     name: call.name ?? "",
     argumentsJson: JSON.stringify(call.args ?? {}),
+    ...(part.thoughtSignature ? { providerState: part.thoughtSignature } : {}),
   };
 }
 
@@ -222,7 +231,7 @@ export function isGenerateContentResponse(response: unknown): response is Genera
 export function completionFromGemini(response: GenerateContentResponse, request: CompletionRequest): Completion {
   const parts = answerParts(response);
   const text = parts.map((p) => p.text ?? "").join("");
-  const toolCalls = parts.flatMap((p) => (p.functionCall ? [p.functionCall] : [])).map(toolCallFrom);
+  const toolCalls = parts.filter((p) => p.functionCall).map(toolCallFrom);
   const finishReason = isBlockedPrompt(response)
     ? "content_filter"
     : finishFromGemini(response.candidates?.[0]?.finishReason, toolCalls.length > 0);
@@ -271,9 +280,10 @@ export class GeminiStreamDecoder {
       }
       if (part.functionCall) {
         const index = this.toolCalls.length;
-        const call = toolCallFrom(part.functionCall, index);
+        const call = toolCallFrom(part, index);
         this.toolCalls.push(call);
-        events.push({ type: "tool_call", index, id: call.id, name: call.name, argumentsDelta: call.argumentsJson });
+        const { id, name, argumentsJson, providerState } = call;
+        events.push({ type: "tool_call", index, id, name, argumentsDelta: argumentsJson, ...(providerState ? { providerState } : {}) });
       }
     }
     const reason = chunk.candidates?.[0]?.finishReason;

@@ -84,7 +84,7 @@ function convertMessage(message: ProtoMessage, at: string, problems: FieldViolat
         if (!isJsonObject(args)) problems.push({ field: `${where}.tool_call.arguments_json`, description: "must be a JSON object" });
         if (role !== "assistant") problems.push({ field: where, description: "tool calls belong in ROLE_ASSISTANT messages" });
         toolNames.set(call.id, call.name);
-        content.push({ type: "tool_call", id: call.id, name: call.name, argumentsJson: args });
+        content.push({ type: "tool_call", id: call.id, name: call.name, argumentsJson: args, providerState: call.providerState || undefined });
         break;
       }
       case "toolResult": {

@@ -66,7 +66,13 @@ export function completionToProto(result: RoutedCompletion): CompleteResponse {
       $typeName: "switchboard.v1.ContentPart",
       part: {
         case: "toolCall",
-        value: { $typeName: "switchboard.v1.ToolCall", id: call.id, name: call.name, argumentsJson: call.argumentsJson },
+        value: {
+          $typeName: "switchboard.v1.ToolCall",
+          id: call.id,
+          name: call.name,
+          argumentsJson: call.argumentsJson,
+          providerState: call.providerState ?? "",
+        },
       },
     });
   }
@@ -87,7 +93,13 @@ export function streamEventToProto(event: RoutedStreamEvent): CompleteChunk {
       return create(CompleteChunkSchema, {
         event: {
           case: "toolCallDelta",
-          value: { index: event.index, id: event.id ?? "", name: event.name ?? "", argumentsDelta: event.argumentsDelta },
+          value: {
+            index: event.index,
+            id: event.id ?? "",
+            name: event.name ?? "",
+            argumentsDelta: event.argumentsDelta,
+            providerState: event.providerState ?? "",
+          },
         },
       });
     case "done":

@@ -136,6 +136,7 @@ function usageMetadata(reply: Reply, options: GeminiFakeOptions, share = 1) {
 function functionCallParts(reply: Reply, options: GeminiFakeOptions) {
   return (reply.toolCalls ?? []).map((c) => ({
     functionCall: { ...(options.functionCallIds ? { id: c.id } : {}), name: c.name, args: c.arguments },
+    ...(c.signature ? { thoughtSignature: c.signature } : {}),
   }));
 }
 

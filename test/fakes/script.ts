@@ -3,7 +3,13 @@
 // provider's real wire protocol. This is what lets one conformance table drive every adapter.
 
 export type FakeFinish = "stop" | "length" | "tool_calls" | "content_filter";
-export type FakeToolCall = { id: string; name: string; arguments: Record<string, unknown> };
+export type FakeToolCall = {
+  id: string;
+  name: string;
+  arguments: Record<string, unknown>;
+  /** Opaque state a provider attaches to a call (Gemini's thoughtSignature), where it has one. */
+  signature?: string;
+};
 export type FakeUsage = { input: number; output: number; cached?: number };
 
 export type FakeErrorKind =
