@@ -19,8 +19,8 @@ export class LineSplitter {
       lines.push(this.takeLine());
       start = newline + 1;
     }
-    // Copied: the caller may reuse its buffer after push() returns.
-    if (start < bytes.length) this.pending.push(bytes.slice(start));
+    // Copied (not Buffer#slice, which is a view): the caller may reuse its buffer after push() returns.
+    if (start < bytes.length) this.pending.push(new Uint8Array(bytes.subarray(start)));
     return lines;
   }
 
