@@ -4,7 +4,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { TargetState_Circuit } from "../../gen/switchboard/v1/inference_pb.js";
 import { userText } from "../../clients/inference-client.js";
 import { programs } from "../fakes/script.js";
-import { hits, routingGateway, runCalls, startUpstreams } from "../helpers/routing.js";
+import { startSageMakerFake } from "../fakes/sagemaker.js";
+import { useFake } from "../helpers/fakes.js";
+import { startTestGateway } from "../helpers/gateway.js";
+import { hits, providersFor, routingGateway, runCalls, startUpstreams } from "../helpers/routing.js";
 
 const ask = (text = "Hi") => ({ model: "chat", messages: [userText(text)] });
 const target = (provider: string, extra: Record<string, unknown> = {}) => ({ provider, model: "gpt-4o-mini", ...extra });
@@ -191,4 +194,37 @@ test("reliability: one target failing 50 % at random and a healthy fallback → 
   const ok = await runCalls(2000, 16, () => client.complete(ask()));
   t.true(ok >= 1998, `${ok} of 2000 succeeded`);
   t.true(up.flaky.requests.length > 0 && up.healthy.requests.length > 0);
+});
+
+test("the mission's case: OpenAI throttled or down → the internal SageMaker endpoint answers", async (t) => {
+  const up = await startUpstreams(t, ["openai"]);
+  const sagemaker = await useFake(t, () => startSageMakerFake());
+  up.openai.setProgram(programs.always({ kind: "error", error: "rate_limited", retryAfterSeconds: 30 }));
+  const { client } = await startTestGateway(t, {
+    providers: {
+      ...providersFor(up),
+      internal: { type: "sagemaker", base_url: sagemaker.url, region: "eu-west-1", access_key_id: "AKIDEXAMPLE", secret_access_key: "test-secret", payload_format: "openai" },
+    },
+    models: {
+      chat: {
+        targets: [
+          { provider: "openai", model: "gpt-4o", priority: 1 },
+          { provider: "internal", model: "llama-3-internal-endpoint", priority: 2, internal: true, region: "eu-west-1" },
+        ],
+      },
+    },
+  });
+  const res = await client.complete(ask("throttled?"));
+  t.is(res.route?.providerType, "sagemaker");
+  t.is(res.route?.targetModel, "llama-3-internal-endpoint");
+  t.deepEqual(log(res), ["openai:RESOURCE_EXHAUSTED", "internal:OK"]);
+  t.is(sagemaker.last().path, "/endpoints/llama-3-internal-endpoint/invocations");
+
+  up.openai.setProgram(programs.always({ kind: "error", error: "server_error" }));
+  let text = "";
+  for await (const chunk of client.streamComplete(ask("down?"))) {
+    if (chunk.event.case === "textDelta") text += chunk.event.value.text;
+    if (chunk.event.case === "done") t.is(chunk.event.value.route?.providerType, "sagemaker");
+  }
+  t.true(text.length > 0, "the internal model streamed the answer");
 });
