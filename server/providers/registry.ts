@@ -1,13 +1,21 @@
 // Provider type → adapter factory. Adding a provider is one adapter file and one line here.
 import type { ProviderConfig, ProviderType } from "../config/schema.js";
+import { createAnthropicProvider } from "./anthropic.js";
+import { createBedrockProvider } from "./bedrock.js";
+import { createGeminiProvider } from "./gemini.js";
 import { createOpenAICompatibleProvider, createOpenAIProvider } from "./openai.js";
 import type { ProviderAdapter, ProviderDeps, ProviderFactory } from "./provider.js";
+import { createSageMakerProvider } from "./sagemaker.js";
 
 type Factories = { [T in ProviderType]?: ProviderFactory<T> };
 
 const FACTORIES: Factories = {
   openai: createOpenAIProvider,
   "openai-compatible": createOpenAICompatibleProvider,
+  bedrock: createBedrockProvider,
+  gemini: createGeminiProvider,
+  anthropic: createAnthropicProvider,
+  sagemaker: createSageMakerProvider,
 };
 
 export function createProvider(name: string, config: ProviderConfig, deps: ProviderDeps): ProviderAdapter {

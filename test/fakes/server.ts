@@ -43,6 +43,8 @@ export class FakeUpstream {
   private readonly sockets = new Set<{ destroy(): void }>();
   url = "";
   port = 0;
+  /** TCP connections accepted so far: what keep-alive tests count. */
+  connectionsAccepted = 0;
 
   constructor(private readonly options: FakeOptions) {}
 
@@ -82,6 +84,7 @@ export class FakeUpstream {
     const handler = (req: FakeRequest, res: FakeResponse) => void this.handle(req, res);
     this.server = this.options.http2 ? http2.createServer(handler) : http.createServer(handler);
     this.server.on("connection", (socket: { destroy(): void; once(e: string, f: () => void): void }) => {
+      this.connectionsAccepted++;
       this.sockets.add(socket);
       socket.once("close", () => this.sockets.delete(socket));
     });

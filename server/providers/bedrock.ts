@@ -1,0 +1,273 @@
+// Amazon Bedrock through @aws-sdk/client-bedrock-runtime. Chat goes through Converse and
+// ConverseStream, so every model family on Bedrock shares one request shape (bedrock-converse.ts);
+// embeddings go through InvokeModel with the model family's own body (Titan, Cohere). Model ids and
+// inference-profile ARNs are passed as `modelId` untouched: the SDK URL-encodes them.
+import {
+  BedrockRuntimeClient,
+  BedrockRuntimeServiceException,
+  ConverseCommand,
+  ConverseStreamCommand,
+  InvokeModelCommand,
+  type BedrockRuntimeClientConfig,
+} from "@aws-sdk/client-bedrock-runtime";
+import { NodeHttp2Handler } from "@smithy/node-http-handler";
+import type { ProviderConfig } from "../config/schema.js";
+import {
+  UpstreamError,
+  mentionsContextLength,
+  upstreamErrorFromHttp,
+  upstreamErrorFromUnknown,
+  type UpstreamErrorKind,
+} from "../core/errors.js";
+import { redact } from "../core/redact.js";
+import { countTokens } from "../core/tokens.js";
+import { emptyUsage, type Completion, type Embeddings, type StreamEvent, type TokenUsage } from "../core/types.js";
+import { ConverseStreamDecoder, buildConverseBody, completionFromConverse } from "./bedrock-converse.js";
+import { throwIfAborted, type ProviderFactory } from "./provider.js";
+
+type BedrockConfig = Extract<ProviderConfig, { type: "bedrock" }>;
+
+// The AWS SDK insists on a region. With none in the config, AWS_REGION or AWS_DEFAULT_REGION, this
+// one (Bedrock's broadest). A region set only in ~/.aws/config is not read: the gateway's config is the place.
+const DEFAULT_REGION = "us-east-1";
+
+/** Calls in flight per pooled HTTP/2 session: the usual server limit (RFC 9113 advises ≥ 100). */
+const SESSION_STREAMS = 100;
+/** Concurrent InvokeModel calls for one embeddings request (Titan embeds one text per call). */
+const EMBED_CONCURRENCY = 8;
+/** Cohere on Bedrock takes at most 96 texts per call. */
+const COHERE_BATCH = 96;
+
+// AWS names its errors; the name says more than the status (ModelNotReadyException is a 429 that
+// means overloaded, ServiceQuotaExceededException a 400 that means out of quota).
+const KIND_BY_EXCEPTION: Record<string, UpstreamErrorKind> = {
+  ThrottlingException: "rate_limited",
+  ServiceQuotaExceededException: "quota_exhausted",
+  ModelNotReadyException: "overloaded",
+  ServiceUnavailableException: "overloaded",
+  InternalServerException: "unavailable",
+  ModelErrorException: "unavailable",
+  ModelStreamErrorException: "unavailable",
+  ModelTimeoutException: "timeout",
+  AccessDeniedException: "auth",
+  UnrecognizedClientException: "auth",
+  InvalidSignatureException: "auth",
+  ExpiredTokenException: "auth",
+  ResourceNotFoundException: "not_found",
+};
+
+function exceptionKind(name: string, message: string): UpstreamErrorKind | undefined {
+  if (name === "ValidationException") {
+    if (mentionsContextLength(message)) return "context_length";
+    return /content filter/i.test(message) ? "content_filter" : "invalid_request";
+  }
+  return KIND_BY_EXCEPTION[name];
+}
+
+function classify(provider: string, error: unknown, signal: AbortSignal): never {
+  throwIfAborted(signal);
+  if (error instanceof BedrockRuntimeServiceException) {
+    const status = error.$metadata?.httpStatusCode;
+    const kind = exceptionKind(error.name, error.message);
+    if (status !== undefined && status >= 400) {
+      throw upstreamErrorFromHttp(provider, status, error.message, { code: error.name, kind });
+    }
+    if (kind !== undefined) {
+      // An exception frame inside a stream: no HTTP status, only the exception's name.
+      const message =
+        kind === "auth"
+          ? `provider "${provider}" rejected the gateway's credentials; check its configuration`
+          : `provider "${provider}" failed mid-stream: ${error.name}: ${redact(error.message).slice(0, 300)}`;
+      throw new UpstreamError(kind, provider, message);
+    }
+  }
+  if (error instanceof Error && /Deserialization error|Truncated event message/i.test(error.message)) {
+    throw new UpstreamError("malformed", provider, `provider "${provider}" sent a response that could not be parsed`);
+  }
+  throw upstreamErrorFromUnknown(provider, error);
+}
+
+function clientConfig(name: string, config: BedrockConfig): BedrockRuntimeClientConfig {
+  const { access_key_id: accessKeyId, secret_access_key: secretAccessKey, session_token: sessionToken } = config;
+  let credentials: Pick<BedrockRuntimeClientConfig, "credentials" | "authSchemePreference"> = {};
+  if (accessKeyId || secretAccessKey || sessionToken) {
+    if (!accessKeyId || !secretAccessKey) {
+      throw new Error(`providers.${name}: access_key_id and secret_access_key must be given together`);
+    }
+    credentials = {
+      credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) },
+      // With AWS_BEARER_TOKEN_BEDROCK set, the SDK would send that token instead of signing with these keys.
+      authSchemePreference: ["sigv4"],
+    };
+  }
+  // Without keys in the config the SDK's default chain applies (env, profile, SSO, container/instance role).
+  return {
+    region: config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION,
+    ...(config.base_url ? { endpoint: config.base_url } : {}),
+    ...credentials,
+    maxAttempts: 1,
+    // HTTP/2, as the SDK's default, but measured against the fake: the default handler opens a new
+    // connection per call (`disableConcurrentStreams: true`), so 3 Converse calls cost 3 connections.
+    // With concurrent streams on, unary calls (Converse, InvokeModel) share one pooled session: that
+    // is the keep-alive. The SDK still gives each ConverseStream its own session, so one slow
+    // reader cannot stall the others through HTTP/2 connection-level flow control. Past
+    // SESSION_STREAMS calls in flight on a session, the pool opens another rather than queueing.
+    // requestTimeout is an idle timeout per request, so long streams that keep flowing live on.
+    requestHandler: new NodeHttp2Handler({
+      disableConcurrentStreams: false,
+      maxConcurrentStreams: SESSION_STREAMS,
+      ...(config.timeout_ms ? { requestTimeout: config.timeout_ms } : {}),
+    }),
+  };
+}
+
+type EmbeddingFamily = "titan" | "cohere";
+
+/** By model id; also inside inference-profile ids and ARNs (`us.cohere.embed-v4:0`, `…/cohere.embed-…`). */
+function embeddingFamily(model: string): EmbeddingFamily | undefined {
+  if (model.includes("amazon.titan-embed")) return "titan";
+  if (model.includes("cohere.embed")) return "cohere";
+  return undefined;
+}
+
+function isVector(value: unknown): value is number[] {
+  return Array.isArray(value) && value.length > 0 && value.every((n) => typeof n === "number");
+}
+
+/** Runs `run` over `items`, at most `limit` at a time; the first failure aborts the others. */
+async function mapLimited<T, R>(
+  items: T[],
+  limit: number,
+  signal: AbortSignal,
+  run: (item: T, signal: AbortSignal) => Promise<R>,
+): Promise<R[]> {
+  const failed = new AbortController();
+  const combined = AbortSignal.any([signal, failed.signal]);
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length && !combined.aborted) {
+      const index = next++;
+      results[index] = await run(items[index], combined);
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  } catch (error) {
+    failed.abort();
+    throw error;
+  }
+  throwIfAborted(signal);
+  return results;
+}
+
+// The shared transport (HTTP/1.1) is not used: Bedrock gets its HTTP/2 handler in clientConfig.
+export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, config) => {
+  const client = new BedrockRuntimeClient(clientConfig(name, config));
+
+  const malformed = (what: string) => new UpstreamError("malformed", name, `provider "${name}" answered ${what}`);
+
+  async function invokeJson(modelId: string, body: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
+    const response = await client.send(
+      new InvokeModelCommand({ modelId, body: JSON.stringify(body), contentType: "application/json", accept: "application/json" }),
+      { abortSignal: signal },
+    );
+    const parsed: unknown = JSON.parse(new TextDecoder().decode(response.body));
+    if (typeof parsed !== "object" || parsed === null) throw malformed("a body that is not a JSON object");
+    return parsed as Record<string, unknown>;
+  }
+
+  async function embedTitan(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal): Promise<Embeddings> {
+    const answers = await mapLimited(inputs, EMBED_CONCURRENCY, signal, (inputText, s) =>
+      invokeJson(model, { inputText, ...(dimensions !== undefined ? { dimensions } : {}) }, s),
+    );
+    const vectors = answers.map((a) => {
+      if (!isVector(a.embedding)) throw malformed("without an embedding");
+      return a.embedding;
+    });
+    const counts = answers.map((a) => a.inputTextTokenCount);
+    const usage: TokenUsage = counts.every((n) => typeof n === "number")
+      ? { ...emptyUsage(), inputTokens: counts.reduce((sum, n) => sum + n, 0) }
+      : { ...emptyUsage(), inputTokens: inputs.reduce((n, t) => n + countTokens(t), 0), estimated: true };
+    return { vectors, usage };
+  }
+
+  async function embedCohere(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal): Promise<Embeddings> {
+    const batches: string[][] = [];
+    for (let i = 0; i < inputs.length; i += COHERE_BATCH) batches.push(inputs.slice(i, i + COHERE_BATCH));
+    const answers = await mapLimited(batches, EMBED_CONCURRENCY, signal, (texts, s) =>
+      invokeJson(model, { texts, input_type: "search_document", ...(dimensions !== undefined ? { output_dimension: dimensions } : {}) }, s),
+    );
+    const vectors = answers.flatMap((a, i) => {
+      // embed-v3 answers a list of vectors; embed-v4 may answer them by type ({float: [...]}).
+      const raw = Array.isArray(a.embeddings) ? a.embeddings : (a.embeddings as { float?: unknown } | undefined)?.float;
+      if (!Array.isArray(raw) || raw.length !== batches[i].length || !raw.every(isVector)) throw malformed("without embeddings");
+      return raw as number[][];
+    });
+    // Cohere's body carries no token counts.
+    return { vectors, usage: { ...emptyUsage(), inputTokens: inputs.reduce((n, t) => n + countTokens(t), 0), estimated: true } };
+  }
+
+  return {
+    name,
+    type: "bedrock",
+
+    async complete(request, target, signal): Promise<Completion> {
+      try {
+        const command = new ConverseCommand({ modelId: target.model, ...buildConverseBody(name, request) });
+        const response = await client.send(command, { abortSignal: signal });
+        return completionFromConverse(name, response, request);
+      } catch (error) {
+        classify(name, error, signal);
+      }
+    },
+
+    async *stream(request, target, signal): AsyncGenerator<StreamEvent> {
+      // A consumer that stops reading must end the upstream stream too, not only a fired signal.
+      const upstream = new AbortController();
+      const forward = () => upstream.abort(signal.reason);
+      signal.addEventListener("abort", forward, { once: true });
+      try {
+        let decoder: ConverseStreamDecoder;
+        try {
+          throwIfAborted(signal);
+          const command = new ConverseStreamCommand({ modelId: target.model, ...buildConverseBody(name, request) });
+          const response = await client.send(command, { abortSignal: upstream.signal });
+          decoder = new ConverseStreamDecoder(request, response.$metadata.requestId ?? "");
+          if (!response.stream) throw malformed("without an event stream");
+          for await (const event of response.stream) yield* decoder.push(event);
+        } catch (error) {
+          classify(name, error, signal);
+        }
+        // An aborted event stream can end quietly instead of throwing.
+        throwIfAborted(signal);
+        if (!decoder.finished) {
+          throw new UpstreamError("unavailable", name, `provider "${name}" ended the stream before it finished`);
+        }
+        yield decoder.finish();
+      } finally {
+        signal.removeEventListener("abort", forward);
+        upstream.abort();
+      }
+    },
+
+    async embed(request, target, signal): Promise<Embeddings> {
+      const family = embeddingFamily(target.model);
+      try {
+        if (family === "titan") return await embedTitan(target.model, request.inputs, request.dimensions, signal);
+        if (family === "cohere") return await embedCohere(target.model, request.inputs, request.dimensions, signal);
+        throw new UpstreamError(
+          "unsupported",
+          name,
+          `provider "${name}" has no embeddings body for Bedrock model "${target.model}" (Titan and Cohere embedding models are supported)`,
+        );
+      } catch (error) {
+        classify(name, error, signal);
+      }
+    },
+
+    async close() {
+      client.destroy();
+    },
+  };
+};
