@@ -18,6 +18,10 @@ const FACTORIES: Factories = {
   sagemaker: createSageMakerProvider,
 };
 
+export function availableProviderTypes(): ProviderType[] {
+  return Object.keys(FACTORIES) as ProviderType[];
+}
+
 export function createProvider(name: string, config: ProviderConfig, deps: ProviderDeps): ProviderAdapter {
   const factory = FACTORIES[config.type] as ProviderFactory<typeof config.type> | undefined;
   if (!factory) {

@@ -1,0 +1,5 @@
+// Conformance row: every scenario against the openai-compatible adapter (see register.ts).
+import { registerConformance } from "./register.js";
+import { openaiCompatibleRow } from "./rows/openai.js";
+
+registerConformance(openaiCompatibleRow);

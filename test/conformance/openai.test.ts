@@ -1,0 +1,5 @@
+// Conformance row: every scenario against the openai adapter (see register.ts).
+import { registerConformance } from "./register.js";
+import { openaiRow } from "./rows/openai.js";
+
+registerConformance(openaiRow);

@@ -1,0 +1,5 @@
+// Conformance row: every scenario against the sagemaker adapter (see register.ts).
+import { registerConformance } from "./register.js";
+import { sagemakerRow } from "./rows/sagemaker.js";
+
+registerConformance(sagemakerRow);
