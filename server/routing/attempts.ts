@@ -5,12 +5,24 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AliasConfig, TargetConfig } from "../config/schema.js";
 import { UPSTREAM_ERROR_TABLE, UpstreamError, upstreamErrorFromUnknown, type UpstreamErrorKind } from "../core/errors.js";
+import type { TokenUsage } from "../core/types.js";
 import type { ProviderAdapter } from "../providers/provider.js";
 import type { CallScope } from "./deadline.js";
 import type { TargetState } from "./target-state.js";
 
 export type PlannedTarget = { config: TargetConfig; adapter: ProviderAdapter; state: TargetState };
-export type AttemptRecord = { provider: string; targetModel: string; outcome: string; durationMs: number };
+export type AttemptRecord = {
+  provider: string;
+  targetModel: string;
+  outcome: string;
+  durationMs: number;
+  /** What the attempt consumed: the served answer's usage, or an estimate for an aborted hedge. */
+  usage?: TokenUsage;
+  costNanoUsd?: bigint;
+};
+
+/** The usage a target would bill for an attempt abandoned in flight (an estimate). */
+export type AbandonedUsage = (target: PlannedTarget) => { usage: TokenUsage; costNanoUsd: bigint };
 export type Attempt<T> = (target: PlannedTarget, signal: AbortSignal) => Promise<T>;
 
 /** The last upstream failure of a call, with every attempt that led to it. */
@@ -55,6 +67,8 @@ export class AttemptRunner<T> {
     private readonly scope: CallScope,
     private readonly attempt: Attempt<T>,
     private readonly random: () => number = Math.random,
+    /** Estimates what a hedged attempt aborted in flight consumed, so it is still counted. */
+    private readonly abandoned?: AbandonedUsage,
   ) {}
 
   private backoff(retry: number, retryAfterMs: number | undefined): number {
@@ -64,12 +78,13 @@ export class AttemptRunner<T> {
     return Math.max(jittered, retryAfterMs ?? 0);
   }
 
-  private record(target: PlannedTarget, outcome: string, started: number): void {
+  private record(target: PlannedTarget, outcome: string, started: number, consumed?: ReturnType<AbandonedUsage>): void {
     this.log.push({
       provider: target.adapter.name,
       targetModel: target.config.model,
       outcome,
       durationMs: Math.round(performance.now() - started),
+      ...consumed,
     });
   }
 
@@ -99,7 +114,8 @@ export class AttemptRunner<T> {
       } catch (thrown) {
         if (signal.aborted) {
           state.recordAbandoned();
-          this.record(target, this.scope.signal.aborted ? "ABORTED" : "CANCELED_HEDGE_LOST", started);
+          if (this.scope.signal.aborted) this.record(target, "ABORTED", started);
+          else this.record(target, "CANCELED_HEDGE_LOST", started, this.abandoned?.(target));
           if (this.scope.signal.aborted) throw this.scope.signal.reason;
           return { ok: false, error: undefined };
         }

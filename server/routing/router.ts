@@ -144,9 +144,12 @@ export class Router {
   }
 
   private bill(alias: ResolvedAlias, target: ResolvedTarget, attempts: AttemptRecord[], usage: TokenUsage, version?: string): Billed {
+    const cost = costNanoUsd(usage, target.price);
+    const served = attempts.findLast((a) => a.outcome === "OK" && a.provider === target.adapter.name && a.targetModel === target.config.model);
+    if (served) Object.assign(served, { usage, costNanoUsd: cost });
     return {
       usage,
-      costNanoUsd: costNanoUsd(usage, target.price),
+      costNanoUsd: cost,
       route: {
         alias: alias.name,
         provider: target.adapter.name,
@@ -166,7 +169,11 @@ export class Router {
     const requested = this.byName.get(request.alias);
     const { alias, plan } = this.plan(request, this.facts(request, options, requested?.config));
     const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
-    const runner = new AttemptRunner(alias.config, scope, attempt, this.random);
+    const abandoned = (target: PlannedTarget) => {
+      const usage = { ...emptyUsage(), inputTokens: abandonedInputTokens(request), estimated: true };
+      return { usage, costNanoUsd: costNanoUsd(usage, (target as ResolvedTarget).price) };
+    };
+    const runner = new AttemptRunner(alias.config, scope, attempt, this.random, abandoned);
     try {
       const { value, target } = await runner.run(plan);
       return { value, alias, target: target as ResolvedTarget, log: runner.log, scope };
@@ -266,6 +273,10 @@ export class Router {
       this.leave();
     }
   }
+}
+
+function abandonedInputTokens(request: CompletionRequest | EmbeddingRequest): number {
+  return "messages" in request ? roughMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + roughTokens(t), 0);
 }
 
 /** What a broken stream consumed, estimated: the whole prompt and the text that got through. */

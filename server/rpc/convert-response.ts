@@ -52,6 +52,7 @@ export function routeToProto(route: RouteInfo): Route {
       targetModel: a.targetModel,
       outcome: a.outcome,
       durationMs: a.durationMs,
+      usage: a.usage ? usageToProto(a.usage, a.costNanoUsd ?? 0n) : undefined,
     })),
   };
 }

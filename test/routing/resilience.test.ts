@@ -161,6 +161,12 @@ test("hedging: the second target starts after hedge_after_ms, the first answer w
   t.true(Date.now() - started < 1500);
   t.is(res.route?.provider, "b");
   t.deepEqual(log(res)?.sort(), ["a:CANCELED_HEDGE_LOST", "b:OK"]);
+  const loser = res.route?.attemptLog.find((a) => a.provider === "a");
+  const winner = res.route?.attemptLog.find((a) => a.provider === "b");
+  t.true(loser?.usage?.estimated, "the aborted loser's usage is still counted, as an estimate");
+  t.true((loser?.usage?.inputTokens ?? 0n) > 0n);
+  t.true((loser?.usage?.costNanoUsd ?? 0n) > 0n, "gpt-4o-mini has a price, so the estimate has a cost");
+  t.deepEqual(winner?.usage, res.usage, "the serving attempt carries the answer's usage");
   await up.a.settled(1000);
   t.true(up.a.last().aborted, "the losing upstream request was aborted");
 });
