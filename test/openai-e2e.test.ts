@@ -2,7 +2,7 @@
 // openai SDK → a protocol-faithful fake OpenAI server.
 import test from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { RetryInfoSchema, BadRequestSchema } from "../gen/google/rpc/error_details_pb.js";
+import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { FinishReason, Role, ToolChoice_Mode, type CompleteChunk } from "../gen/switchboard/v1/inference_pb.js";
 import { streamText, systemText, userText } from "../clients/inference-client.js";
 import { startOpenAIFake } from "./fakes/openai.js";

@@ -29,7 +29,7 @@ import type {
   TokenUsage,
   ToolCallPart,
 } from "../core/types.js";
-import { SDK_TIMEOUT_MS, throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
+import { SDK_TIMEOUT_MS, finishStream, throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
 
 /**
  * Anthropic requires max_tokens; the neutral request leaves it optional. 4096 is within the output
@@ -333,12 +333,7 @@ function createAdapter(name: string, client: Anthropic): ProviderAdapter {
       } catch (error) {
         classify(name, error, signal);
       }
-      // The SDK ends the iteration quietly when the request is aborted.
-      throwIfAborted(signal);
-      if (!decoder.finished) {
-        throw new UpstreamError("unavailable", name, `provider "${name}" ended the stream before it finished`);
-      }
-      yield decoder.finish();
+      yield finishStream(name, decoder, signal);
     },
 
     async embed(): Promise<never> {

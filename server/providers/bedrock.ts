@@ -23,7 +23,7 @@ import { redact } from "../core/redact.js";
 import { countTokens } from "../core/tokens.js";
 import { emptyUsage, type Completion, type Embeddings, type StreamEvent, type TokenUsage } from "../core/types.js";
 import { ConverseStreamDecoder, buildConverseBody, completionFromConverse } from "./bedrock-converse.js";
-import { throwIfAborted, type ProviderFactory } from "./provider.js";
+import { finishStream, throwIfAborted, type ProviderFactory } from "./provider.js";
 
 type BedrockConfig = Extract<ProviderConfig, { type: "bedrock" }>;
 
@@ -239,12 +239,7 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, config) 
         } catch (error) {
           classify(name, error, signal);
         }
-        // An aborted event stream can end quietly instead of throwing.
-        throwIfAborted(signal);
-        if (!decoder.finished) {
-          throw new UpstreamError("unavailable", name, `provider "${name}" ended the stream before it finished`);
-        }
-        yield decoder.finish();
+        yield finishStream(name, decoder, signal);
       } finally {
         signal.removeEventListener("abort", forward);
         upstream.abort();

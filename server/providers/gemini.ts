@@ -11,7 +11,7 @@ import {
   completionFromGemini,
   isGenerateContentResponse,
 } from "./gemini-wire.js";
-import { throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
+import { finishStream, throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
 
 /** google.rpc.Status as Google puts it in error bodies. */
 type GoogleErrorStatus = {
@@ -154,10 +154,7 @@ function createAdapter(name: string, client: GoogleGenAI, vertex: boolean): Prov
       } finally {
         local.abort();
       }
-      if (!decoder.finished) {
-        throw new UpstreamError("unavailable", name, `provider "${name}" ended the stream before it finished`);
-      }
-      yield decoder.finish();
+      yield finishStream(name, decoder, signal);
     },
 
     async embed(request: EmbeddingRequest, target, signal): Promise<Embeddings> {

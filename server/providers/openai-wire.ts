@@ -189,6 +189,11 @@ export class ChatStreamDecoder {
 
   constructor(private readonly request: CompletionRequest) {}
 
+  /** Whether a finish reason arrived: a stream without one was cut short. */
+  get finished(): boolean {
+    return this.finishReason !== "unspecified";
+  }
+
   push(chunk: ChatCompletionChunk): StreamEvent[] {
     const events: StreamEvent[] = [];
     if (chunk.id) this.id = chunk.id;

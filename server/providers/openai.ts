@@ -19,7 +19,7 @@ import {
   streamingChatBody,
   type ChatBodyOptions,
 } from "./openai-wire.js";
-import { SDK_TIMEOUT_MS, throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
+import { SDK_TIMEOUT_MS, finishStream, throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
 
 const OPENAI_BASE_URL = "https://api.openai.com/v1";
 
@@ -64,20 +64,15 @@ function createAdapter(
 
     async *stream(request: CompletionRequest, target, signal): AsyncGenerator<StreamEvent> {
       const decoder = new ChatStreamDecoder(request);
-      let sawFinish = false;
       try {
         const stream = await client.chat.completions.create(streamingChatBody(request, target.model, wire), { signal });
         for await (const chunk of stream as AsyncIterable<ChatCompletionChunk>) {
-          if (chunk.choices?.some((c) => c.finish_reason)) sawFinish = true;
           yield* decoder.push(chunk);
         }
       } catch (error) {
         classify(name, error, signal);
       }
-      if (!sawFinish) {
-        throw new UpstreamError("unavailable", name, `provider "${name}" ended the stream before it finished`);
-      }
-      yield decoder.finish();
+      yield finishStream(name, decoder, signal);
     },
 
     async embed(request: EmbeddingRequest, target, signal): Promise<Embeddings> {

@@ -2,6 +2,7 @@
 // request into its SDK's call, the SDK's answer back into neutral values, and the SDK's errors into
 // UpstreamError. It knows nothing of RPC, policy or routing.
 import type { ProviderConfig, ProviderType, TargetConfig } from "../config/schema.js";
+import { UpstreamError } from "../core/errors.js";
 import type { Completion, CompletionRequest, Embeddings, EmbeddingRequest, StreamEvent } from "../core/types.js";
 import type { Transport } from "./transport.js";
 
@@ -37,3 +38,22 @@ export function throwIfAborted(signal: AbortSignal): void {
 
 /** The client-level timeout handed to SDKs: the caller's deadline (the signal) is what really bounds a call. */
 export const SDK_TIMEOUT_MS = 10 * 60 * 1000;
+
+export type DoneEvent = Extract<StreamEvent, { type: "done" }>;
+
+/** What an adapter's stream decoder tells at the end of the upstream stream. */
+export type StreamDecoder = { readonly finished: boolean; finish(): DoneEvent };
+
+export function streamEndedEarly(provider: string): UpstreamError {
+  return new UpstreamError("unavailable", provider, `provider "${provider}" ended the stream before it finished`);
+}
+
+/**
+ * The end of an upstream stream. SDKs may end an aborted stream quietly, so the caller's abort is
+ * checked first; only a stream the provider itself finished yields `done`, never a made-up one.
+ */
+export function finishStream(provider: string, decoder: StreamDecoder, signal: AbortSignal): DoneEvent {
+  throwIfAborted(signal);
+  if (!decoder.finished) throw streamEndedEarly(provider);
+  return decoder.finish();
+}

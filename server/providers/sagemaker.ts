@@ -20,7 +20,7 @@ import type { TargetConfig } from "../config/schema.js";
 import type { Completion, CompletionRequest, StreamEvent } from "../core/types.js";
 import { LineSplitter } from "./line-splitter.js";
 import { ChatStreamDecoder, buildChatBody, completionFromChat, streamingChatBody } from "./openai-wire.js";
-import { SDK_TIMEOUT_MS, throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
+import { SDK_TIMEOUT_MS, streamEndedEarly, throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
 import { tgiPayload } from "./sagemaker-tgi.js";
 
 // The AWS SDK v3 has no default region (its first call would fail with "Region is missing"), so
@@ -276,7 +276,7 @@ export const createSageMakerProvider: ProviderFactory<"sagemaker"> = (name, conf
         call.release(!finished);
       }
       const done = decoder.finish();
-      if (!done) throw new UpstreamError("unavailable", name, `provider "${name}" ended the stream before it finished`);
+      if (!done) throw streamEndedEarly(name);
       yield done;
     },
 

@@ -15,7 +15,6 @@ import {
   type StreamEvent,
   type TokenUsage,
 } from "../core/types.js";
-import type { ProviderAdapter } from "../providers/provider.js";
 import { AttemptRunner, RoutingError, type Attempt, type AttemptRecord, type PlannedTarget } from "./attempts.js";
 import { openCallScope, type CallScope } from "./deadline.js";
 import { RuleSet, type RequestFacts } from "./rules.js";
