@@ -104,38 +104,49 @@ export class AttemptRunner<T> {
         state.recordAbandoned();
         return { ok: false, error: undefined };
       }
-      const started = performance.now();
-      state.inFlight++;
-      try {
-        const value = await this.attempt(target, signal);
-        state.recordSuccess(performance.now() - started, Date.now());
-        this.record(target, "OK", started);
-        return { ok: true, value, target };
-      } catch (thrown) {
-        if (signal.aborted) {
-          state.recordAbandoned();
-          if (this.scope.signal.aborted) this.record(target, "ABORTED", started);
-          else this.record(target, "CANCELED_HEDGE_LOST", started, this.abandoned?.(target));
-          if (this.scope.signal.aborted) throw this.scope.signal.reason;
-          return { ok: false, error: undefined };
-        }
-        if (thrown instanceof ConnectError) throw thrown;
-        const error = upstreamErrorFromUnknown(target.adapter.name, thrown);
-        this.last = error;
-        this.record(target, UPSTREAM_ERROR_TABLE[error.kind].code, started);
-        if (!NOT_THE_TARGETS_FAULT.has(error.kind)) state.recordFailure(Date.now(), this.policy.circuit);
-        if (!UPSTREAM_ERROR_TABLE[error.kind].retrySameTarget || n >= this.policy.retry.max_attempts) return { ok: false, error };
-        const delay = this.backoff(n, error.retryAfterMs);
-        if (delay + this.policy.min_attempt_ms > this.timeLeft()) return { ok: false, error };
-        await sleep(delay, signal);
-        if (signal.aborted) {
-          if (this.scope.signal.aborted) throw this.scope.signal.reason;
-          return { ok: false, error: undefined };
-        }
-        if (!state.admit(Date.now())) return { ok: false, error };
-      } finally {
-        state.inFlight--;
+      const outcome = await this.attemptOnce(target, signal);
+      if (outcome.ok || outcome.error === undefined) return outcome;
+      const error = outcome.error;
+      if (!UPSTREAM_ERROR_TABLE[error.kind].retrySameTarget || n >= this.policy.retry.max_attempts) return outcome;
+      const delay = this.backoff(n, error.retryAfterMs);
+      if (delay + this.policy.min_attempt_ms > this.timeLeft()) return outcome;
+      await sleep(delay, signal);
+      if (signal.aborted) {
+        if (this.scope.signal.aborted) throw this.scope.signal.reason;
+        return { ok: false, error: undefined };
       }
+      if (!state.admit(Date.now())) return outcome;
+    }
+  }
+
+  /** One upstream attempt, recorded in the attempt log and the target's statistics. */
+  private async attemptOnce(target: PlannedTarget, signal: AbortSignal): Promise<Outcome<T>> {
+    const state = target.state;
+    const started = performance.now();
+    state.inFlight++;
+    try {
+      const value = await this.attempt(target, signal);
+      state.recordSuccess(performance.now() - started, Date.now());
+      this.record(target, "OK", started);
+      return { ok: true, value, target };
+    } catch (thrown) {
+      if (signal.aborted) {
+        state.recordAbandoned();
+        if (this.scope.signal.aborted) {
+          this.record(target, "ABORTED", started);
+          throw this.scope.signal.reason;
+        }
+        this.record(target, "CANCELED_HEDGE_LOST", started, this.abandoned?.(target));
+        return { ok: false, error: undefined };
+      }
+      if (thrown instanceof ConnectError) throw thrown;
+      const error = upstreamErrorFromUnknown(target.adapter.name, thrown);
+      this.last = error;
+      this.record(target, UPSTREAM_ERROR_TABLE[error.kind].code, started);
+      if (!NOT_THE_TARGETS_FAULT.has(error.kind)) state.recordFailure(Date.now(), this.policy.circuit);
+      return { ok: false, error };
+    } finally {
+      state.inFlight--;
     }
   }
 
@@ -200,7 +211,11 @@ export class AttemptRunner<T> {
     if (this.timeLeft() < this.policy.min_attempt_ms) {
       throw new ConnectError("the call's deadline left no time for an upstream attempt", Code.DeadlineExceeded);
     }
-    const error = new UpstreamError("unavailable", "gateway", "every target of this alias is cooling down after failures (circuit open)");
+    const now = Date.now();
+    const retryAfterMs = Math.min(...plan.map((t) => t.state.cooldownLeft(now)));
+    const error = new UpstreamError("unavailable", "gateway", "every target of this alias is cooling down after failures (circuit open)", {
+      retryAfterMs: Number.isFinite(retryAfterMs) ? retryAfterMs : undefined,
+    });
     throw new RoutingError(error, this.log);
   }
 }

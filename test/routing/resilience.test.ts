@@ -1,6 +1,7 @@
 // Retries, fallback, circuit breaking, deadlines, streaming failover and hedging, over real sockets.
 import test from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { TargetState_Circuit } from "../../gen/switchboard/v1/inference_pb.js";
 import { userText } from "../../clients/inference-client.js";
 import { programs } from "../fakes/script.js";
@@ -119,6 +120,8 @@ test("every target cooling down → UNAVAILABLE saying so", async (t) => {
   const error = ConnectError.from(await t.throwsAsync(client.complete(ask())));
   t.is(error.code, Code.Unavailable);
   t.regex(error.rawMessage, /circuit open/);
+  const delay = error.findDetails(RetryInfoSchema)[0]?.retryDelay?.seconds ?? 0n;
+  t.true(delay > 50n && delay <= 60n, `retry when the cooldown ends (${delay} s)`);
   t.is(up.a.requests.length, 1);
 });
 
