@@ -65,6 +65,8 @@ async function main(): Promise<number> {
   }
 
   const gateway = await startGateway(loaded.config, { notes: loaded.notes });
+  // A stray rejection in one call must not take every other call down with the process.
+  process.on("unhandledRejection", (reason) => gateway.log.error({ err: reason }, "unhandled rejection (the gateway keeps running)"));
   const watcher = configPath
     ? watchConfigFile(configPath, {
         apply: (config) => gateway.reload(config),

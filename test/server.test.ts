@@ -175,3 +175,24 @@ test("graceful close: an in-flight stream finishes, new calls are refused", asyn
   await closed;
   await t.throwsAsync(client.complete({ model: "chat", messages: [userText("late")] }, { timeoutMs: 1000 }));
 });
+
+test("garbage on the port, HTTP/1 junk and a malformed Connect body do not hurt the server", async (t) => {
+  const { baseUrl, client } = await setup(t);
+  const { port } = new URL(baseUrl);
+  const net = await import("node:net");
+  for (const junk of ["\x00\x01\x02garbage\r\n\r\n", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\xff\xff\xff"]) {
+    await new Promise<void>((resolve) => {
+      const socket = net.connect(Number(port), "127.0.0.1", () => socket.end(junk, "latin1"));
+      socket.on("data", () => undefined);
+      socket.on("close", () => resolve());
+      socket.on("error", () => resolve());
+    });
+  }
+  const broken = await fetch(`${baseUrl}/switchboard.v1.InferenceService/Complete`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: '{"model": 5, "messages": "nope"',
+  });
+  t.is(broken.status, 400, "a malformed Connect body is a clean error");
+  t.is((await client.complete({ model: "chat", messages: [userText("still here")] })).message?.content[0]?.part.value, "echo: still here");
+});
