@@ -1,10 +1,13 @@
 // Config validation: every problem reported with the path of the bad field.
 import test from "ava";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { ConfigError, loadConfigFile, validateConfig } from "../server/config/load.js";
 import { defaultConfig } from "../server/config/defaults.js";
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
 const valid = {
   providers: { "openai-main": { type: "openai", api_key: "sk-x-123456" } },
@@ -82,4 +85,17 @@ test("built-in defaults: demo alias without credentials, providers from the envi
   );
   t.is(some.enabled.length, 2);
   t.false(JSON.stringify(some).includes("sk-a"), "secrets stay ${ENV} references");
+});
+
+test("the README's example config is examples/switchboard.yaml, and it is valid", async (t) => {
+  const readme = await readFile(join(ROOT, "README.md"), "utf8");
+  const example = await readFile(join(ROOT, "examples/switchboard.yaml"), "utf8");
+  const shown = /```yaml\n(listen: [\s\S]*?)```/.exec(readme)?.[1];
+  t.is(example.slice(example.indexOf("\n") + 1), shown, "the README shows the example file unchanged");
+  const env = { OPENAI_API_KEY: "sk-example-1", ANTHROPIC_API_KEY: "sk-example-2", GEMINI_API_KEY: "AIza-example-3" };
+  const config = await loadConfigFile(join(ROOT, "examples/switchboard.yaml"), env);
+  t.deepEqual(Object.values(config.providers).map((p) => p.type).sort(), ["anthropic", "bedrock", "gemini", "openai", "openai-compatible", "sagemaker"]);
+  const summarizer = config.models.summarizer.targets;
+  t.deepEqual(summarizer.map((x) => x.priority), [1, 2], "routing.json set the priorities");
+  t.is(config.rules.length, 3);
 });
