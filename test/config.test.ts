@@ -90,7 +90,7 @@ test("built-in defaults: demo alias without credentials, providers from the envi
 test("the README's example config is examples/switchboard.yaml, and it is valid", async (t) => {
   const readme = await readFile(join(ROOT, "README.md"), "utf8");
   const example = await readFile(join(ROOT, "examples/switchboard.yaml"), "utf8");
-  const shown = /```yaml\n(listen: [\s\S]*?)```/.exec(readme)?.[1];
+  const shown = /```yaml\n(listen: [\s\S]*?)```/.exec(readme)?.[1] ?? "(no yaml block in the README)";
   t.is(example.slice(example.indexOf("\n") + 1), shown, "the README shows the example file unchanged");
   const env = { OPENAI_API_KEY: "sk-example-1", ANTHROPIC_API_KEY: "sk-example-2", GEMINI_API_KEY: "AIza-example-3" };
   const config = await loadConfigFile(join(ROOT, "examples/switchboard.yaml"), env);
