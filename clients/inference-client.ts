@@ -42,13 +42,24 @@ export function createInferenceClient(options: InferenceClientOptions): Inferenc
 
 export type CompleteInput = MessageInitShape<typeof CompleteRequestSchema>;
 
+/** Content parts without the oneof nesting. */
+export const parts = {
+  text: (value: string) => ({ part: { case: "text" as const, value } }),
+  imageBytes: (mimeType: string, data: Uint8Array) => ({
+    part: { case: "image" as const, value: { mimeType, source: { case: "data" as const, value: data } } },
+  }),
+  imageUrl: (url: string, mimeType = "") => ({
+    part: { case: "image" as const, value: { mimeType, source: { case: "url" as const, value: url } } },
+  }),
+};
+
 /** A user message with one text part: the common case, without the nesting. */
 export function userText(text: string) {
-  return { role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] };
+  return { role: Role.USER, content: [parts.text(text)] };
 }
 
 export function systemText(text: string) {
-  return { role: Role.SYSTEM, content: [{ part: { case: "text" as const, value: text } }] };
+  return { role: Role.SYSTEM, content: [parts.text(text)] };
 }
 
 /**

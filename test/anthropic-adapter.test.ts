@@ -4,7 +4,7 @@ import test from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { FinishReason, Role, ToolChoice_Mode, type CompleteChunk } from "../gen/switchboard/v1/inference_pb.js";
-import { systemText, userText } from "../clients/inference-client.js";
+import { parts, systemText, userText } from "../clients/inference-client.js";
 import type { FinishReason as FinishReasonName } from "../server/core/types.js";
 import { MessagesStreamDecoder, finishFromAnthropic } from "../server/providers/anthropic.js";
 import { startAnthropicFake, type AnthropicFakeOptions } from "./fakes/anthropic.js";
@@ -50,7 +50,7 @@ test("unary: system prompt at the top level, Bearer key, anthropic-version, defa
     messages: [
       systemText("Be brief."),
       userText("Hi"),
-      { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "Hello." } }] },
+      { role: Role.ASSISTANT, content: [parts.text("Hello.")] },
       userText("Again"),
     ],
   });
@@ -126,7 +126,7 @@ test("tools: input_schema, tool_choice any/tool, tool_use and tool_result blocks
     toolChoice: { mode: ToolChoice_Mode.TOOL, toolName: "get_weather" },
     messages: [
       userText("Weather in Paris?"),
-      { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "Let me check." } }, { part: call }] },
+      { role: Role.ASSISTANT, content: [parts.text("Let me check."), { part: call }] },
       { role: Role.TOOL, content: [{ part: { case: "toolResult", value: { toolCallId: "toolu_01", content: "timeout", isError: true } } }] },
     ],
   });
@@ -153,10 +153,10 @@ test("images: bytes and data: URLs as base64 sources, https URLs as url sources"
       {
         role: Role.USER,
         content: [
-          { part: { case: "text", value: "Compare." } },
-          { part: { case: "image", value: { mimeType: "image/png", source: { case: "data", value: png } } } },
-          { part: { case: "image", value: { source: { case: "url", value: "https://example.com/cat.jpg" } } } },
-          { part: { case: "image", value: { source: { case: "url", value: "data:image/gif;base64,R0lGOD==" } } } },
+          parts.text("Compare."),
+          parts.imageBytes("image/png", png),
+          parts.imageUrl("https://example.com/cat.jpg"),
+          parts.imageUrl("data:image/gif;base64,R0lGOD=="),
         ],
       },
     ],

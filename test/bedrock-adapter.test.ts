@@ -4,7 +4,7 @@
 import test, { type ExecutionContext } from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { FinishReason, Role, ToolChoice_Mode, type CompleteChunk } from "../gen/switchboard/v1/inference_pb.js";
-import { systemText, userText } from "../clients/inference-client.js";
+import { parts, systemText, userText } from "../clients/inference-client.js";
 import { targetSchema } from "../server/config/schema.js";
 import { UpstreamError, type UpstreamErrorKind } from "../server/core/errors.js";
 import type { CompletionRequest } from "../server/core/types.js";
@@ -85,7 +85,7 @@ test("unary: system blocks, turns, inferenceConfig, SigV4 headers, model id with
     messages: [
       systemText("Be brief."),
       userText("My name is Ada."),
-      { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "Noted." } }] },
+      { role: Role.ASSISTANT, content: [parts.text("Noted.")] },
       userText("Greet me."),
     ],
     generation: { maxOutputTokens: 64, temperature: 0.5, topP: 0.9, stopSequences: ["END"] },
@@ -193,9 +193,9 @@ test("images: bytes go as base64 with their format; a URL is refused before any 
       {
         role: Role.USER,
         content: [
-          { part: { case: "text", value: "Compare these." } },
-          { part: { case: "image", value: { mimeType: "image/png", source: { case: "data", value: png } } } },
-          { part: { case: "image", value: { mimeType: "image/jpeg", source: { case: "data", value: jpeg } } } },
+          parts.text("Compare these."),
+          parts.imageBytes("image/png", png),
+          parts.imageBytes("image/jpeg", jpeg),
         ],
       },
     ],
@@ -211,7 +211,7 @@ test("images: bytes go as base64 with their format; a URL is refused before any 
     await t.throwsAsync(
       client.complete({
         model: "chat",
-        messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { source: { case: "url", value: "https://example.com/cat.jpg" } } } }] }],
+        messages: [{ role: Role.USER, content: [parts.imageUrl("https://example.com/cat.jpg")] }],
       }),
     ),
   );

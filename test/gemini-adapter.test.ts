@@ -4,7 +4,7 @@ import test from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema, RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { FinishReason, Role, ToolChoice_Mode, type CompleteChunk } from "../gen/switchboard/v1/inference_pb.js";
-import { systemText, userText } from "../clients/inference-client.js";
+import { parts, systemText, userText } from "../clients/inference-client.js";
 import { startGeminiFake, type GeminiFakeOptions } from "./fakes/gemini.js";
 import { useFake } from "./helpers/fakes.js";
 import { startTestGateway } from "./helpers/gateway.js";
@@ -39,7 +39,7 @@ test("unary: systemInstruction, roles user/model, generation config, usage and r
     messages: [
       systemText("Be brief."),
       userText("My name is Ada."),
-      { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "Noted." } }] },
+      { role: Role.ASSISTANT, content: [parts.text("Noted.")] },
       userText("Greet me."),
     ],
     generation: { maxOutputTokens: 64, temperature: 0.5, topP: 0.9, stopSequences: ["END"], seed: 7n },
@@ -139,9 +139,9 @@ test("images: bytes as inlineData, URLs as fileData", async (t) => {
       {
         role: Role.USER,
         content: [
-          { part: { case: "text", value: "What is this?" } },
-          { part: { case: "image", value: { mimeType: "image/png", source: { case: "data", value: png } } } },
-          { part: { case: "image", value: { source: { case: "url", value: "https://example.com/cat.webp" } } } },
+          parts.text("What is this?"),
+          parts.imageBytes("image/png", png),
+          parts.imageUrl("https://example.com/cat.webp"),
         ],
       },
     ],

@@ -4,7 +4,7 @@ import test from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { FinishReason, Role, ToolChoice_Mode, type CompleteChunk } from "../gen/switchboard/v1/inference_pb.js";
-import { streamText, systemText, userText } from "../clients/inference-client.js";
+import { parts, streamText, systemText, userText } from "../clients/inference-client.js";
 import { startOpenAIFake } from "./fakes/openai.js";
 import { useFake } from "./helpers/fakes.js";
 import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";
@@ -157,9 +157,9 @@ test("an image part is forwarded as an image_url data URL", async (t) => {
       {
         role: Role.USER,
         content: [
-          { part: { case: "text", value: "What is this?" } },
-          { part: { case: "image", value: { mimeType: "image/png", source: { case: "data", value: png } } } },
-          { part: { case: "image", value: { source: { case: "url", value: "https://example.com/cat.jpg" } } } },
+          parts.text("What is this?"),
+          parts.imageBytes("image/png", png),
+          parts.imageUrl("https://example.com/cat.jpg"),
         ],
       },
     ],

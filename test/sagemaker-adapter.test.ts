@@ -4,7 +4,7 @@
 import test, { type ExecutionContext } from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { FinishReason, Role, type CompleteChunk } from "../gen/switchboard/v1/inference_pb.js";
-import { systemText, userText } from "../clients/inference-client.js";
+import { parts, systemText, userText } from "../clients/inference-client.js";
 import type { TargetConfig } from "../server/config/schema.js";
 import { UpstreamError, type UpstreamErrorKind } from "../server/core/errors.js";
 import type { CompletionRequest } from "../server/core/types.js";
@@ -94,7 +94,7 @@ test("tgi format: the prompt template and TGI parameters", async (t) => {
     messages: [
       systemText("You are terse."),
       userText("My name is Ada."),
-      { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "Hello Ada." } }] },
+      { role: Role.ASSISTANT, content: [parts.text("Hello Ada.")] },
       userText("Name?"),
     ],
     generation: { maxOutputTokens: 50, temperature: 0.7, topP: 0.9, stopSequences: ["\n\n"], seed: 3n },
@@ -157,7 +157,7 @@ test("tgi format: tools and images are refused before anything is sent", async (
   const image = await t.throwsAsync(
     client.complete({
       model: "chat",
-      messages: [{ role: Role.USER, content: [{ part: { case: "image", value: { mimeType: "image/png", source: { case: "data", value: png } } } }] }],
+      messages: [{ role: Role.USER, content: [parts.imageBytes("image/png", png)] }],
     }),
   );
   t.regex(ConnectError.from(image).rawMessage, /images/);

@@ -9,7 +9,7 @@ import { Health, HealthCheckResponse_ServingStatus as Serving } from "../gen/grp
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { InferenceService, Role } from "../gen/switchboard/v1/inference_pb.js";
-import { userText } from "../clients/inference-client.js";
+import { parts, userText } from "../clients/inference-client.js";
 import { startOpenAIFake } from "./fakes/openai.js";
 import { useFake } from "./helpers/fakes.js";
 import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";
@@ -121,8 +121,8 @@ const invalid: [string, Parameters<ReturnType<typeof createClient<typeof Inferen
   ["no model", { messages: [userText("Hi")] }, "model"],
   ["empty content part", { model: "chat", messages: [{ role: Role.USER, content: [{}] }] }, "messages[0].content[0]"],
   ["no content", { model: "chat", messages: [{ role: Role.USER, content: [] }] }, "messages[0].content"],
-  ["unspecified role", { model: "chat", messages: [{ content: [{ part: { case: "text", value: "x" } }] }] }, "messages[0].role"],
-  ["unknown role", { model: "chat", messages: [userText("a"), { role: 9 as Role, content: [{ part: { case: "text", value: "x" } }] }] }, "messages[1].role"],
+  ["unspecified role", { model: "chat", messages: [{ content: [parts.text("x")] }] }, "messages[0].role"],
+  ["unknown role", { model: "chat", messages: [userText("a"), { role: 9 as Role, content: [parts.text("x")] }] }, "messages[1].role"],
   ["bad temperature", { model: "chat", messages: [userText("Hi")], generation: { temperature: 5 } }, "generation.temperature"],
   [
     "image without mime type",

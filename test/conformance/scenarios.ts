@@ -4,7 +4,7 @@ import type { ExecutionContext } from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { FinishReason, Role, type CompleteChunk, type Usage } from "../../gen/switchboard/v1/inference_pb.js";
-import { systemText, userText, type InferenceClient } from "../../clients/inference-client.js";
+import { type InferenceClient, parts, systemText, userText } from "../../clients/inference-client.js";
 import type { FakeUpstream } from "../fakes/server.js";
 import type { AdapterRow, ScenarioName } from "./adapter-row.js";
 
@@ -66,7 +66,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       messages: [
         systemText("You are terse."),
         userText("My name is Ada."),
-        { role: Role.ASSISTANT, content: [{ part: { case: "text", value: "Hello Ada." } }] },
+        { role: Role.ASSISTANT, content: [parts.text("Hello Ada.")] },
         userText("What is my name?"),
       ],
     });
@@ -154,8 +154,8 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
         {
           role: Role.USER,
           content: [
-            { part: { case: "text", value: "Describe this." } },
-            { part: { case: "image", value: { mimeType: "image/png", source: { case: "data", value: png } } } },
+            parts.text("Describe this."),
+            parts.imageBytes("image/png", png),
           ],
         },
       ],
