@@ -1,5 +1,6 @@
 // Reads switchboard.yaml: YAML → ${ENV} substitution → schema → cross-references. Every problem
 // is reported with the path of the bad field, all at once.
+import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
@@ -29,12 +30,28 @@ export function formatPath(path: Path): string {
   return out === "" ? "(root)" : out;
 }
 
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+const ENV_REF = /\$\{(?:file:([^}]+)|([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?)\}/g;
 
-/** Replaces ${VAR} and ${VAR:-default} in every string of the tree. */
+/**
+ * A secret mounted as a file (Kubernetes, Vault agent): read at every load, so a reload picks up
+ * a rotated value. Read synchronously, at load time only, never on a call.
+ */
+function readSecretFile(file: string, at: string, problems: string[]): string {
+  try {
+    const value = readFileSync(file, "utf8").trim();
+    registerSecret(value);
+    return value;
+  } catch (error) {
+    problems.push(`${at}: cannot read secret file ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return "";
+  }
+}
+
+/** Replaces ${VAR}, ${VAR:-default} and ${file:/path} in every string of the tree. */
 function substituteEnv(value: unknown, env: NodeJS.ProcessEnv, path: PropertyKey[], problems: string[]): unknown {
   if (typeof value === "string") {
-    return value.replace(ENV_REF, (_match, name: string, fallback: string | undefined) => {
+    return value.replace(ENV_REF, (_match, file: string | undefined, name: string, fallback: string | undefined) => {
+      if (file !== undefined) return readSecretFile(file, formatPath(path), problems);
       const found = env[name];
       if (found !== undefined && found !== "") {
         registerSecret(found);
@@ -99,7 +116,7 @@ export function validateConfig(
   const substituted = substituteEnv(document ?? {}, env, [], problems);
   const parsed = configSchema.safeParse(substituted);
   if (!parsed.success) {
-    // A missing ${VAR} already explains why its field is empty: do not report the field twice.
+    // A missing ${VAR} or secret file already explains why its field is empty: do not report it twice.
     const missingEnv = new Set(problems.map((p) => p.slice(0, p.indexOf(": "))));
     for (const issue of parsed.error.issues) {
       const at = formatPath(issue.path);

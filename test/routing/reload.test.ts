@@ -120,3 +120,25 @@ test("the CLI reloads on SIGHUP and when the file changes", async (t) => {
   child.kill("SIGHUP");
   t.true(await waitFor("a"), "SIGHUP reloads");
 });
+
+test("secret rotation: a ${file:…} credential is re-read on reload, no restart", async (t) => {
+  const up = await startUpstreams(t, ["a"]);
+  const dir = await mkdtemp(join(tmpdir(), "sb-secret-"));
+  const secret = join(dir, "openai-key");
+  await writeFile(secret, "sk-rotation-old-0001\n");
+  const document = (key: string) => ({
+    providers: { a: { type: "openai", base_url: `${up.a.url}/v1`, api_key: key } },
+    models: { chat: { targets: [{ provider: "a", model: "gpt-4o-mini" }] } },
+  });
+  const { client, gateway } = await routingGateway(t, up, document(`\${file:${secret}}`).models, { providers: document(`\${file:${secret}}`).providers });
+  await client.complete(ask());
+  t.is(up.a.last().headers.authorization, "Bearer sk-rotation-old-0001");
+
+  await writeFile(secret, "sk-rotation-new-0002\n");
+  gateway.reload(validateConfig(document(`\${file:${secret}}`), "reload"));
+  await client.complete(ask());
+  t.is(up.a.last().headers.authorization, "Bearer sk-rotation-new-0002");
+
+  const error = t.throws(() => validateConfig(document(`\${file:${join(dir, "missing")}}`), "reload"));
+  t.regex(error?.message ?? "", /providers\.a\.api_key: cannot read secret file .*missing: ENOENT/);
+});
