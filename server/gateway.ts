@@ -82,6 +82,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         createInferenceService({
           router: () => runtime.router(),
           logError: (error) => log.error({ err: error }, "unexpected error in a call"),
+          logUpstreamFailure: (error) =>
+            log.warn(
+              { kind: error.failure.kind, provider: error.failure.provider, attempts: error.attempts.map((a) => `${a.provider}/${a.targetModel}:${a.outcome}`) },
+              error.message,
+            ),
         }),
       );
       r.service(Health, createHealthService(health));

@@ -183,11 +183,14 @@ test("429 → RESOURCE_EXHAUSTED with the retry delay in RetryInfo", async (t) =
   t.is(fake.requests.length, 1, "the SDK's own retries are off");
 });
 
-test("500 → UNAVAILABLE", async (t) => {
-  const { fake, client } = await setup(t);
+test("500 → UNAVAILABLE, and the operator sees the failed attempts in the log", async (t) => {
+  const { fake, client, logs } = await setup(t);
   fake.enqueue({ kind: "error", error: "server_error" });
   const e = ConnectError.from(await t.throwsAsync(client.complete({ model: "chat", messages: [userText("Hi")] })));
   t.is(e.code, Code.Unavailable);
+  const line = logs.map((l) => JSON.parse(l) as { level: number; kind?: string; attempts?: string[] }).find((l) => l.kind === "unavailable");
+  t.is(line?.level, 40, "logged as a warning");
+  t.deepEqual(line?.attempts, ["upstream/gpt-4o-mini:UNAVAILABLE"]);
 });
 
 test("400 context_length_exceeded → INVALID_ARGUMENT", async (t) => {

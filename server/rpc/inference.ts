@@ -9,7 +9,7 @@ import {
   type CompleteChunk,
   type CompleteRequest,
 } from "../../gen/switchboard/v1/inference_pb.js";
-import { StreamBrokenError, type Router } from "../routing/router.js";
+import { RoutingError, StreamBrokenError, type Router } from "../routing/router.js";
 import type { CircuitState } from "../routing/target-state.js";
 import { completionRequestFromProto, embeddingRequestFromProto } from "./convert-request.js";
 import { completionToProto, embeddingsToProto, streamEventToProto } from "./convert-response.js";
@@ -19,6 +19,8 @@ export type InferenceDeps = {
   /** The router in force now; a config reload swaps it between calls. */
   router(): Router;
   logError(error: unknown): void;
+  /** A call that ended with an upstream failure, after every retry and fallback. */
+  logUpstreamFailure(error: RoutingError): void;
 };
 
 const CIRCUIT: Record<CircuitState, TargetState_Circuit> = {
@@ -33,7 +35,10 @@ function callOptions(ctx: HandlerContext) {
 }
 
 export function createInferenceService(deps: InferenceDeps): ServiceImpl<typeof InferenceService> {
-  const fail = (error: unknown) => toConnectError(error, deps.logError);
+  const fail = (error: unknown) => {
+    if (error instanceof RoutingError) deps.logUpstreamFailure(error);
+    return toConnectError(error, deps.logError);
+  };
   return {
     async complete(request, ctx) {
       const { value, problems } = completionRequestFromProto(request);
