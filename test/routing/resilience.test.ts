@@ -237,3 +237,19 @@ test("the mission's case: OpenAI throttled or down → the internal SageMaker en
   }
   t.true(text.length > 0, "the internal model streamed the answer");
 });
+
+test("with no caller deadline, the alias's timeout_ms bounds the call", async (t) => {
+  const up = await startUpstreams(t, ["a"]);
+  const { baseUrl } = await routingGateway(t, up, { chat: { timeout_ms: 500, targets: [target("a")] } });
+  up.a.enqueue({ kind: "hang" });
+  const { createClient } = await import("@connectrpc/connect");
+  const { createGrpcTransport } = await import("@connectrpc/connect-node");
+  const { InferenceService } = await import("../../gen/switchboard/v1/inference_pb.js");
+  const noDeadline = createClient(InferenceService, createGrpcTransport({ baseUrl }));
+  const started = Date.now();
+  const error = ConnectError.from(await t.throwsAsync(noDeadline.complete(ask())));
+  t.is(error.code, Code.DeadlineExceeded);
+  t.true(Date.now() - started < 2000, `ended after ${Date.now() - started} ms`);
+  await up.a.settled(1000);
+  t.true(up.a.last().aborted);
+});

@@ -91,3 +91,25 @@ test("bad rules are config errors with their path", (t) => {
   t.true(problems.includes('rules[0].then.alias: unknown alias "nope" (known: chat)'));
   t.true(problems.includes('rules[1].then.providers: unknown provider "q" (known: p)'));
 });
+
+test("a rule can restrict to providers and override the strategy", async (t) => {
+  const up = await startUpstreams(t, ["a", "b", "c"]);
+  const { client } = await routingGateway(
+    t,
+    up,
+    {
+      chat: {
+        targets: [
+          { provider: "a", model: "gpt-4o", priority: 1 },
+          { provider: "b", model: "gpt-4o", priority: 2, weight: 1 },
+          { provider: "c", model: "gpt-4o", priority: 3, weight: 1 },
+        ],
+      },
+    },
+    { rules: [{ name: "batch", when: { metadata: { lane: "batch" } }, then: { providers: ["b", "c"], strategy: "round-robin" } }] },
+  );
+  const served = [];
+  for (let i = 0; i < 6; i++) served.push((await client.complete(ask({ lane: "batch" }))).route?.provider);
+  t.deepEqual(served.sort(), ["b", "b", "b", "c", "c", "c"], "round-robin over b and c only");
+  t.is((await client.complete(ask())).route?.provider, "a", "other calls keep the alias's priority strategy");
+});
