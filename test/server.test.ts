@@ -77,10 +77,8 @@ test("health: Check says SERVING, unknown service is NOT_FOUND, Watch sees shutd
 
   const seen: Serving[] = [];
   const watching = (async () => {
-    for await (const res of health.watch({ service: "switchboard.v1.InferenceService" })) {
-      seen.push(res.status);
-      if (res.status === Serving.NOT_SERVING) return;
-    }
+    // No early exit: the server itself ends Watch streams on shutdown so they cannot hold the drain open.
+    for await (const res of health.watch({ service: "switchboard.v1.InferenceService" })) seen.push(res.status);
   })();
   while (seen.length === 0) await new Promise((r) => setTimeout(r, 10));
   gateway.health.shutdown();

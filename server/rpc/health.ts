@@ -25,9 +25,18 @@ export class HealthStatus {
     return this.statuses.get(service);
   }
 
+  private stopping = false;
+
   /** Marks every service NOT_SERVING (on shutdown) so load balancers drain the node. */
   shutdown(): void {
+    this.stopping = true;
     for (const service of this.statuses.keys()) this.set(service, Status.NOT_SERVING);
+    for (const wake of this.watchers) wake();
+  }
+
+  /** True once shutdown began: Watch streams end after telling NOT_SERVING, so they do not hold the drain open. */
+  get shuttingDown(): boolean {
+    return this.stopping;
   }
 
   all(): Map<string, Status> {
@@ -68,6 +77,7 @@ export function createHealthService(health: HealthStatus): ServiceImpl<typeof He
           last = status;
           yield create(HealthCheckResponseSchema, { status });
         }
+        if (health.shuttingDown) return;
         await health.changed(ctx.signal);
       }
     },
