@@ -112,19 +112,14 @@ export class Router {
 
   private order(alias: ResolvedAlias, strategy: AliasConfig["strategy"], candidates: ResolvedTarget[], facts: RequestFacts): ResolvedTarget[] {
     if (candidates.length === 1) return candidates;
-    const priced = candidates.map((t) => ({
-      ...t,
-      priority: t.config.priority,
-      weight: t.config.weight,
-      estimatedCost: () => {
-        if (!t.price) return undefined;
-        const usage = { ...emptyUsage(), inputTokens: facts.inputTokens(), outputTokens: facts.maxOutputTokens };
-        return costNanoUsd(usage, t.price);
-      },
-    }));
-    const all = alias.targets.map((t) => priced.find((p) => p.config === t.config) ?? { ...t, priority: 0, weight: 0 });
-    const ordered = orderTargets(strategy, all, priced, { random: this.random, exploration: alias.config.exploration, roundRobin: alias.roundRobin });
-    return ordered.map((p) => candidates.find((t) => t.config === p.config) as ResolvedTarget);
+    return orderTargets(strategy, alias.targets, candidates, {
+      random: this.random,
+      exploration: alias.config.exploration,
+      roundRobin: alias.roundRobin,
+      estimateCost: (target) =>
+        target.price &&
+        costNanoUsd({ ...emptyUsage(), inputTokens: facts.inputTokens(), outputTokens: facts.maxOutputTokens }, target.price),
+    });
   }
 
   private facts(request: CompletionRequest | EmbeddingRequest, options: CallOptions, alias: AliasConfig | undefined): RequestFacts {
@@ -135,7 +130,7 @@ export class Router {
       metadata: request.metadata,
       caller: options.caller ?? "",
       inputTokens: () =>
-        (tokens ??= "messages" in request ? countMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + t.length / 4, 0)),
+        (tokens ??= "messages" in request ? countMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + roughTokens(t), 0)),
       maxOutputTokens: ("generation" in request ? request.generation.maxOutputTokens : undefined) ?? alias?.assumed_output_tokens ?? 256,
       hasTools: "tools" in request && request.tools.length > 0,
       hasImages: messages.some((m) => m.content.some((p) => p.type === "image")),

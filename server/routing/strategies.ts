@@ -4,23 +4,19 @@
 import type { Strategy } from "../config/schema.js";
 import type { TargetState } from "./target-state.js";
 
-export type Candidate = {
-  priority: number;
-  weight: number;
-  state: TargetState;
-  /** Estimated nano-USD for this request on this target; undefined when the model has no price. */
-  estimatedCost?: () => bigint | undefined;
-};
+export type Candidate = { config: { priority: number; weight: number }; state: TargetState };
 
-export type OrderContext = {
+export type OrderContext<T> = {
   random: () => number;
   exploration: number;
   /** Smooth weighted round-robin counters of the alias, one per target, kept between calls. */
   roundRobin: number[];
+  /** Estimated nano-USD for this request on a target; undefined when its model has no price. */
+  estimateCost(target: T): bigint | undefined;
 };
 
 function byPriority<T extends Candidate>(a: T, b: T): number {
-  return a.priority - b.priority;
+  return a.config.priority - b.config.priority;
 }
 
 /** The chosen target first, the others after it in priority order. */
@@ -30,11 +26,11 @@ function withFirst<T extends Candidate>(candidates: T[], first: T | undefined): 
 }
 
 function weightedRandom<T extends Candidate>(candidates: T[], random: () => number): T | undefined {
-  const total = candidates.reduce((sum, c) => sum + c.weight, 0);
+  const total = candidates.reduce((sum, c) => sum + c.config.weight, 0);
   if (total <= 0) return undefined;
   let point = random() * total;
   for (const c of candidates) {
-    point -= c.weight;
+    point -= c.config.weight;
     if (point < 0) return c;
   }
   return candidates.at(-1);
@@ -47,8 +43,8 @@ function smoothRoundRobin<T extends Candidate>(all: T[], candidates: T[], counte
   let total = 0;
   for (const c of candidates) {
     const i = all.indexOf(c);
-    counters[i] = (counters[i] ?? 0) + c.weight;
-    total += c.weight;
+    counters[i] = (counters[i] ?? 0) + c.config.weight;
+    total += c.config.weight;
     if (best === undefined || counters[i] > counters[bestIndex]) {
       best = c;
       bestIndex = i;
@@ -69,7 +65,7 @@ function compareCost(a: bigint | undefined, b: bigint | undefined): number {
  * Orders `candidates` (the targets still allowed for this call) by `strategy`. `all` is the alias's
  * full target list, which round-robin counters are indexed by.
  */
-export function orderTargets<T extends Candidate>(strategy: Strategy, all: T[], candidates: T[], ctx: OrderContext): T[] {
+export function orderTargets<T extends Candidate>(strategy: Strategy, all: T[], candidates: T[], ctx: OrderContext<T>): T[] {
   switch (strategy) {
     case "priority":
       return [...candidates].sort(byPriority);
@@ -90,7 +86,7 @@ export function orderTargets<T extends Candidate>(strategy: Strategy, all: T[], 
       return ordered;
     }
     case "cost": {
-      const costs = new Map(candidates.map((c) => [c, c.estimatedCost?.()]));
+      const costs = new Map(candidates.map((c) => [c, ctx.estimateCost(c)]));
       return [...candidates].sort((a, b) => compareCost(costs.get(a), costs.get(b)) || byPriority(a, b));
     }
   }
