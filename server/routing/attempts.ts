@@ -166,11 +166,16 @@ export class AttemptRunner<T> {
     const queue = [...plan];
     const hedgeAfter = this.policy.hedge_after_ms;
     let hedged = false;
-    type Running = { target: PlannedTarget; controller: AbortController; done: Promise<Outcome<T>> };
+    type Running = { target: PlannedTarget; controller?: AbortController; done: Promise<Outcome<T>> };
     const running = new Set<Running>();
     const launch = () => {
       const target = queue.shift();
       if (!target) return;
+      if (hedgeAfter === undefined) {
+        // Without hedging no attempt is ever cancelled on its own: the call's signal is enough.
+        running.add({ target, done: this.tryTarget(target, this.scope.signal) });
+        return;
+      }
       const controller = new AbortController();
       const onAbort = () => controller.abort(this.scope.signal.reason);
       this.scope.signal.addEventListener("abort", onAbort, { once: true });
@@ -195,7 +200,7 @@ export class AttemptRunner<T> {
         running.delete(settled);
         const outcome = await settled.done;
         if (outcome.ok) {
-          for (const other of running) other.controller.abort(new HedgeLost());
+          for (const other of running) other.controller?.abort(new HedgeLost());
           await Promise.allSettled([...running].map((r) => r.done));
           return { value: outcome.value, target: outcome.target };
         }
@@ -204,7 +209,7 @@ export class AttemptRunner<T> {
         if (running.size === 0) launch();
       }
     } finally {
-      for (const other of running) other.controller.abort(new HedgeLost());
+      for (const other of running) other.controller?.abort(new HedgeLost());
     }
     if (this.scope.signal.aborted) throw this.scope.signal.reason;
     if (this.last) throw new RoutingError(this.last, this.log);
