@@ -16,6 +16,7 @@ import type { FakeErrorKind } from "./fakes/script.js";
 import { FakeUpstream } from "./fakes/server.js";
 import { useFake } from "./helpers/fakes.js";
 import { startTestGateway } from "./helpers/gateway.js";
+import { streamUntilError } from "./helpers/streams.js";
 
 const ACCESS_KEY = "AKIATESTBEDROCK00001";
 const SECRET = "bedrock/test/secret/0000000000000000000001";
@@ -249,12 +250,9 @@ test("streaming with frames split across writes: text, tool-call fragments, usag
 test("a mid-stream exception frame ends the call with its status after the text already sent", async (t) => {
   const { fake, client } = await setup(t);
   fake.enqueue({ kind: "stream_error", error: "rate_limited" });
-  const seen: string[] = [];
-  const error = await t.throwsAsync(async () => {
-    for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Hi")] })) seen.push(chunk.event.case ?? "");
-  });
-  t.is(ConnectError.from(error).code, Code.ResourceExhausted);
-  t.is(seen[0], "textDelta");
+  const { kinds, error } = await streamUntilError(client.streamComplete({ model: "chat", messages: [userText("Hi")] }));
+  t.is(error.code, Code.ResourceExhausted);
+  t.is(kinds[0], "textDelta");
 });
 
 const STREAM_EXCEPTIONS: [string, FakeErrorKind, UpstreamErrorKind][] = [

@@ -9,6 +9,7 @@ import { startSageMakerFake } from "../fakes/sagemaker.js";
 import { useFake } from "../helpers/fakes.js";
 import { startTestGateway } from "../helpers/gateway.js";
 import { hits, providersFor, routingGateway, runCalls, startUpstreams } from "../helpers/routing.js";
+import { streamUntilError } from "../helpers/streams.js";
 
 const ask = (text = "Hi") => ({ model: "chat", messages: [userText(text)] });
 const target = (provider: string, extra: Record<string, unknown> = {}) => ({ provider, model: "gpt-4o-mini", ...extra });
@@ -143,11 +144,8 @@ test("streaming does not fail over after the first chunk reached the caller", as
   const up = await startUpstreams(t, ["a", "b"]);
   const { client } = await routingGateway(t, up, { chat: { targets: [target("a"), target("b", { priority: 2 })] } });
   up.a.enqueue({ kind: "cut" });
-  const kinds: string[] = [];
-  const error = await t.throwsAsync(async () => {
-    for await (const chunk of client.streamComplete(ask())) kinds.push(chunk.event.case ?? "");
-  });
-  t.is(ConnectError.from(error).code, Code.Unavailable);
+  const { kinds, error } = await streamUntilError(client.streamComplete(ask()));
+  t.is(error.code, Code.Unavailable);
   t.true(kinds.includes("textDelta"));
   t.is(kinds.at(-1), "done", "the partial usage is reported before the error");
   t.is(up.b.requests.length, 0);
