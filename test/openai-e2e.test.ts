@@ -8,6 +8,7 @@ import { parts, streamText, systemText, userText } from "../clients/inference-cl
 import { startOpenAIFake } from "./fakes/openai.js";
 import { useFake } from "./helpers/fakes.js";
 import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";
+import { streamUntilError } from "./helpers/streams.js";
 
 async function setup(t: Parameters<typeof startTestGateway>[0]) {
   const fake = await useFake(t, () => startOpenAIFake());
@@ -218,6 +219,17 @@ test("content filter finish reason is mapped", async (t) => {
   t.is(res.finishReason, FinishReason.CONTENT_FILTER);
 });
 
+test("a refusal as an error (Azure's 400 content_filter) is FINISH_REASON_CONTENT_FILTER, unary and streamed", async (t) => {
+  const { fake, client } = await setup(t);
+  fake.enqueue({ kind: "error", error: "content_filter" }, { kind: "error", error: "content_filter" });
+  t.is((await client.complete({ model: "chat", messages: [userText("Hi")] })).finishReason, FinishReason.CONTENT_FILTER);
+  const chunks: CompleteChunk[] = [];
+  for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Hi")] })) chunks.push(chunk);
+  t.is(chunks.length, 1);
+  const done = chunks[0].event;
+  t.is(done.case === "done" ? done.value.finishReason : undefined, FinishReason.CONTENT_FILTER);
+});
+
 test("max tokens → FINISH_REASON_LENGTH", async (t) => {
   const { fake, client } = await setup(t);
   fake.enqueue({ kind: "reply", text: "truncat", finish: "length" });
@@ -238,10 +250,7 @@ test("embeddings", async (t) => {
 test("stream error event mid-stream ends the call with a status", async (t) => {
   const { fake, client } = await setup(t);
   fake.enqueue({ kind: "stream_error", error: "server_error" });
-  const seen: string[] = [];
-  const error = await t.throwsAsync(async () => {
-    for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Hi")] })) seen.push(chunk.event.case ?? "");
-  });
-  t.is(ConnectError.from(error).code, Code.Unavailable);
-  t.deepEqual(seen, ["textDelta", "done"], "the partial usage arrives in a Done before the error status");
+  const { kinds, error } = await streamUntilError(client.streamComplete({ model: "chat", messages: [userText("Hi")] }));
+  t.is(error.code, Code.Unavailable);
+  t.deepEqual(kinds, ["textDelta", "done"], "the partial usage arrives in a Done before the error status");
 });

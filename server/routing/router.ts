@@ -187,15 +187,11 @@ export class Router {
   }
 
   private async completeOnce(request: CompletionRequest, options: CallOptions): Promise<RoutedCompletion> {
-    const run = await this.execute(request, options, async (target, signal) => {
+    const run = await this.execute(request, options, async (target, signal): Promise<Completion> => {
       try {
         return await target.adapter.complete(request, target.config, signal);
       } catch (error) {
-        if (error instanceof UpstreamError && error.kind === "content_filter") {
-          // A refusal is an answer, not a failure: the caller gets FINISH_REASON_CONTENT_FILTER.
-          const refused: Completion = { id: "", text: "", toolCalls: [], finishReason: "content_filter", usage: emptyUsage() };
-          return refused;
-        }
+        if (isRefusal(error)) return { id: "", text: "", toolCalls: [], finishReason: "content_filter", usage: emptyUsage() };
         throw error;
       }
     });
@@ -221,7 +217,12 @@ export class Router {
         return { iterator, first: await iterator.next() };
       } catch (error) {
         await iterator.return?.().catch(() => undefined);
-        throw error;
+        if (!isRefusal(error)) throw error;
+        const refused: IteratorResult<StreamEvent> = {
+          done: false,
+          value: { type: "done", id: "", finishReason: "content_filter", usage: emptyUsage() },
+        };
+        return { iterator, first: refused };
       }
     });
     const { alias, target, log, scope } = run;
@@ -267,6 +268,11 @@ export class Router {
       this.leave();
     }
   }
+}
+
+/** A refusal is an answer, not a failure: the caller gets FINISH_REASON_CONTENT_FILTER, unary or streamed. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof UpstreamError && error.kind === "content_filter";
 }
 
 function abandonedInputTokens(request: CompletionRequest | EmbeddingRequest): number {
