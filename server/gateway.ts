@@ -34,6 +34,8 @@ export type GatewayOptions = {
   transport?: Transport;
   /** Lines for the operator, logged before the gateway starts listening. */
   notes?: string[];
+  /** The routing strategies' random source (tests seed it). */
+  random?: () => number;
 };
 
 function parseListen(listenAddress: string): { host: string; port: number } {
@@ -57,7 +59,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const transport = options.transport ?? createTransport();
   let runtime: Runtime;
   try {
-    runtime = new Runtime(config, transport, log);
+    runtime = new Runtime(config, transport, log, options.random);
   } catch (error) {
     await transport.close();
     throw error;

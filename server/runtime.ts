@@ -20,7 +20,7 @@ type Generation = { config: GatewayConfig; providers: Map<string, ProviderAdapte
 // Settings bound to the listening socket: a reload cannot change them.
 const RESTART_ONLY = ["listen", "tls", "max_message_bytes"] as const;
 
-function buildGeneration(config: GatewayConfig, transport: Transport, states: TargetStates): Generation {
+function buildGeneration(config: GatewayConfig, transport: Transport, states: TargetStates, random?: () => number): Generation {
   const providers = new Map<string, ProviderAdapter>();
   for (const [name, providerConfig] of Object.entries(config.providers)) {
     providers.set(name, createProvider(name, providerConfig, { transport }));
@@ -32,9 +32,15 @@ function buildGeneration(config: GatewayConfig, transport: Transport, states: Ta
     roundRobin: alias.targets.map(() => 0),
     targets: alias.targets.map((target) => ({
       config: target,
+      upstream: {
+        model: target.model,
+        targetVariant: target.target_variant,
+        inferenceComponent: target.inference_component,
+        customAttributes: target.custom_attributes,
+      },
       adapter: providers.get(target.provider) as ProviderAdapter,
       price: catalog.lookup(target.model),
-      state: states.get(target.provider, target.model),
+      state: states.get(name, target.provider, target.model, alias.circuit),
     })),
   }));
   const needsTokenizer =
@@ -42,7 +48,7 @@ function buildGeneration(config: GatewayConfig, transport: Transport, states: Ta
     Object.values(config.models).some((m) => m.strategy === "cost") ||
     config.rules.length > 0;
   if (needsTokenizer) preloadTokenizer();
-  return { config, providers, router: new Router(aliases, { states, rules: config.rules }) };
+  return { config, providers, router: new Router(aliases, { states, rules: config.rules, random }) };
 }
 
 export class Runtime {
@@ -53,8 +59,10 @@ export class Runtime {
     config: GatewayConfig,
     private readonly transport: Transport,
     private readonly log: Logger,
+    /** The routing strategies' random source (seeded in tests). */
+    private readonly random?: () => number,
   ) {
-    this.current = buildGeneration(config, transport, this.states);
+    this.current = buildGeneration(config, transport, this.states, random);
   }
 
   router(): Router {
@@ -72,13 +80,14 @@ export class Runtime {
   reload(config: GatewayConfig): void {
     const changed = RESTART_ONLY.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.current.config[key]));
     if (changed.length > 0) this.log.warn({ fields: changed }, "config reload: these settings need a restart and were not applied");
-    const next = buildGeneration({ ...config, listen: this.current.config.listen, tls: this.current.config.tls }, this.transport, this.states);
+    const next = buildGeneration({ ...config, listen: this.current.config.listen, tls: this.current.config.tls }, this.transport, this.states, this.random);
     const old = this.current;
     this.current = next;
-    const keys = new Set(
-      Object.values(config.models).flatMap((m) => m.targets.map((t) => TargetStates.key(t.provider, t.model))),
+    const targets = Object.entries(config.models).flatMap(([alias, m]) => m.targets.map((t) => ({ alias, ...t })));
+    this.states.retain(
+      new Set(targets.map((t) => TargetStates.key(t.provider, t.model))),
+      new Set(targets.map((t) => TargetStates.breakerKey(t.alias, t.provider, t.model))),
     );
-    this.states.retain(keys);
     this.log.info({ aliases: Object.keys(config.models) }, "config reloaded");
     void this.retire(old);
   }

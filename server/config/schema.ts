@@ -90,6 +90,10 @@ export const aliasSchema = z.strictObject({
   min_attempt_ms: z.number().int().min(0).default(50),
   retry: retrySchema.default({ max_attempts: 2, initial_backoff_ms: 100, max_backoff_ms: 2_000 }),
   circuit: circuitSchema.default({ failure_threshold: 5, window_ms: 30_000, cooldown_ms: 15_000 }),
+  /** Streams: the longest wait for the first event of an attempt (before it, a stall fails over). */
+  first_chunk_timeout_ms: durationMs.default(60_000),
+  /** Streams: the longest wait between two events (after the first, a stall ends the stream UNAVAILABLE). */
+  idle_timeout_ms: durationMs.default(30_000),
   /** Start the next target too when the first has produced nothing after this long. */
   hedge_after_ms: positiveInt.optional(),
   /** Latency strategy: the share of calls that try a non-fastest target, so recovery is noticed. */

@@ -45,10 +45,12 @@ function createAdapter(
   type: "openai" | "openai-compatible",
   client: OpenAI,
   wire: ChatBodyOptions,
+  timeoutMs: number | undefined,
 ): ProviderAdapter {
   return {
     name,
     type,
+    timeoutMs,
 
     async complete(request, target, signal): Promise<Completion> {
       try {
@@ -109,10 +111,11 @@ export const createOpenAIProvider: ProviderFactory<"openai"> = (name, config, { 
       baseURL: config.base_url ?? OPENAI_BASE_URL,
       organization: config.organization ?? null,
       maxRetries: 0,
-      timeout: config.timeout_ms ?? SDK_TIMEOUT_MS,
+      timeout: SDK_TIMEOUT_MS,
       fetch: transport.fetch,
     }),
     { maxTokensField: "max_completion_tokens" },
+    config.timeout_ms,
   );
 
 export const createOpenAICompatibleProvider: ProviderFactory<"openai-compatible"> = (name, config, { transport }) =>
@@ -125,8 +128,9 @@ export const createOpenAICompatibleProvider: ProviderFactory<"openai-compatible"
       baseURL: config.base_url,
       defaultHeaders: config.headers,
       maxRetries: 0,
-      timeout: config.timeout_ms ?? SDK_TIMEOUT_MS,
+      timeout: SDK_TIMEOUT_MS,
       fetch: transport.fetch,
     }),
     { maxTokensField: "max_tokens" },
+    config.timeout_ms,
   );

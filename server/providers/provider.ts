@@ -1,24 +1,29 @@
 // The one small interface every provider adapter implements. An adapter turns the neutral
 // request into its SDK's call, the SDK's answer back into neutral values, and the SDK's errors into
 // UpstreamError. It knows nothing of RPC, policy or routing.
-import type { ProviderConfig, ProviderType, TargetConfig } from "../config/schema.js";
+import type { ProviderConfig, ProviderType } from "../config/schema.js";
 import { UpstreamError } from "../core/errors.js";
 import type { Completion, CompletionRequest, Embeddings, EmbeddingRequest, StreamEvent } from "../core/types.js";
 import type { Transport } from "./transport.js";
+
+/** What one call needs to know of its target, besides the request. */
+export type UpstreamTarget = { model: string; targetVariant?: string; inferenceComponent?: string; customAttributes?: string };
 
 export interface ProviderAdapter {
   /** The provider's name in the configuration. */
   readonly name: string;
   readonly type: ProviderType;
+  /** The provider's timeout_ms: routing bounds each unary request and each stream wait by it. */
+  readonly timeoutMs?: number;
   /**
    * One upstream call. `signal` carries the caller's deadline and cancellation: when it aborts,
    * the upstream request is aborted and the signal's reason is thrown.
    */
-  complete(request: CompletionRequest, target: TargetConfig, signal: AbortSignal): Promise<Completion>;
+  complete(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal): Promise<Completion>;
   /** A streamed upstream call; the last event is always `done`. Breaking out aborts the upstream. */
-  stream(request: CompletionRequest, target: TargetConfig, signal: AbortSignal): AsyncIterable<StreamEvent>;
+  stream(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal): AsyncIterable<StreamEvent>;
   /** Embeddings; adapters without them throw UpstreamError("unsupported"). */
-  embed(request: EmbeddingRequest, target: TargetConfig, signal: AbortSignal): Promise<Embeddings>;
+  embed(request: EmbeddingRequest, target: UpstreamTarget, signal: AbortSignal): Promise<Embeddings>;
   /** Releases the SDK client's resources (on shutdown or when a reload replaces the adapter). */
   close(): Promise<void>;
 }

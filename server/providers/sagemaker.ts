@@ -16,7 +16,7 @@ import {
 import { UpstreamError, upstreamErrorFromHttp, upstreamErrorFromUnknown } from "../core/errors.js";
 import { redact } from "../core/redact.js";
 import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
-import type { TargetConfig } from "../config/schema.js";
+import type { UpstreamTarget } from "./provider.js";
 import type { Completion, CompletionRequest, StreamEvent } from "../core/types.js";
 import { LineSplitter } from "./line-splitter.js";
 import { ChatStreamDecoder, buildChatBody, completionFromChat, streamingChatBody } from "./openai-wire.js";
@@ -147,11 +147,11 @@ function classify(provider: string, error: unknown, signal: AbortSignal): never 
   }
 }
 
-function targetHeaders(target: TargetConfig) {
+function targetHeaders(target: UpstreamTarget) {
   return {
-    ...(target.target_variant ? { TargetVariant: target.target_variant } : {}),
-    ...(target.inference_component ? { InferenceComponentName: target.inference_component } : {}),
-    ...(target.custom_attributes ? { CustomAttributes: target.custom_attributes } : {}),
+    ...(target.targetVariant ? { TargetVariant: target.targetVariant } : {}),
+    ...(target.inferenceComponent ? { InferenceComponentName: target.inferenceComponent } : {}),
+    ...(target.customAttributes ? { CustomAttributes: target.customAttributes } : {}),
   };
 }
 
@@ -228,7 +228,7 @@ export const createSageMakerProvider: ProviderFactory<"sagemaker"> = (name, conf
   const codec = config.payload_format === "tgi" ? tgiPayload(name) : openAIPayload(name);
   const timeoutMs = config.timeout_ms ?? SDK_TIMEOUT_MS;
 
-  const request = (completion: CompletionRequest, target: TargetConfig, stream: boolean) => ({
+  const request = (completion: CompletionRequest, target: UpstreamTarget, stream: boolean) => ({
     EndpointName: target.model,
     Body: Buffer.from(JSON.stringify(codec.body(completion, stream))),
     ContentType: "application/json",

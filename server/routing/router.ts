@@ -1,11 +1,12 @@
 // Picks the targets that may serve a call and in which order (rules, then the alias's strategy),
-// runs the attempts (attempts.ts), and bills the answer. Knows aliases, targets and the shared
-// upstream error table; knows nothing of any provider's wire format.
+// runs the plan (hedging.ts, retry-loop.ts), fails streams over until their first event, bounds
+// every upstream wait by the target's timeouts, and bills the answer (billing.ts). Knows aliases,
+// targets and the shared upstream error table; knows nothing of any provider's wire format.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AliasConfig, RuleConfig } from "../config/schema.js";
 import { UPSTREAM_ERROR_TABLE, UpstreamError, upstreamErrorFromUnknown } from "../core/errors.js";
-import { costNanoUsd, type ModelPrice } from "../core/pricing.js";
-import { countMessageTokens, roughMessageTokens, roughTokens } from "../core/tokens.js";
+import { costNanoUsd } from "../core/pricing.js";
+import { countMessageTokens, roughTokens } from "../core/tokens.js";
 import {
   emptyUsage,
   type Completion,
@@ -15,26 +16,20 @@ import {
   type StreamEvent,
   type TokenUsage,
 } from "../core/types.js";
-import { AttemptRunner, RoutingError, type Attempt, type AttemptRecord, type PlannedTarget } from "./attempts.js";
+import { abandonedUsage, billAttempt, partialUsage, type AttemptRecord, type Billed, type RouteInfo } from "./billing.js";
+import type { Verdict } from "./circuit-breaker.js";
 import { openCallScope, type CallScope } from "./deadline.js";
+import { RoutingError, runPlan } from "./hedging.js";
+import { attemptTimeout, settleWinner, verdictFor, type Attempt, type AttemptContext, type PlannedTarget, type Winner } from "./retry-loop.js";
 import { RuleSet, type RequestFacts } from "./rules.js";
 import { orderTargets } from "./strategies.js";
 import { TargetStates } from "./target-state.js";
 
-export { RoutingError, type AttemptRecord };
+export { RoutingError, type AttemptRecord, type Billed, type RouteInfo };
 
-export type ResolvedTarget = PlannedTarget & { price: ModelPrice | undefined };
+export type ResolvedTarget = PlannedTarget;
 export type ResolvedAlias = { name: string; config: AliasConfig; targets: ResolvedTarget[]; roundRobin: number[] };
 
-export type RouteInfo = {
-  alias: string;
-  provider: string;
-  providerType: string;
-  targetModel: string;
-  modelVersion?: string;
-  attempts: AttemptRecord[];
-};
-export type Billed = { usage: TokenUsage; costNanoUsd: bigint; route: RouteInfo };
 export type RoutedCompletion = Completion & Billed;
 export type RoutedDone = Extract<StreamEvent, { type: "done" }> & Billed;
 export type RoutedStreamEvent = Exclude<StreamEvent, { type: "done" }> | RoutedDone;
@@ -51,16 +46,40 @@ export class StreamBrokenError extends RoutingError {
   }
 }
 
+/** A stream the caller's cancel or deadline ended after output reached it: the status, and what was consumed. */
+export class StreamInterruptedError extends ConnectError {
+  constructor(
+    reason: unknown,
+    readonly partial: Billed,
+  ) {
+    const status = reason instanceof ConnectError ? reason : ConnectError.from(reason, Code.Canceled);
+    super(status.rawMessage, status.code);
+  }
+}
+
 /** Options that come from the caller's RPC context, not the request body. */
 export type CallOptions = { signal: AbortSignal; deadline?: number; caller?: string };
 
 export type RouterOptions = { states?: TargetStates; rules?: RuleConfig[]; random?: () => number };
+
+type Run<T> = { winner: Winner<T>; alias: ResolvedAlias; log: AttemptRecord[]; scope: CallScope };
+
+/** A refusal is an answer, not a failure: the caller gets FINISH_REASON_CONTENT_FILTER, unary or streamed. */
+function isRefusal(error: unknown): boolean {
+  return error instanceof UpstreamError && error.kind === "content_filter";
+}
+
+const refusedEvent = (): StreamEvent => ({ type: "done", id: "", finishReason: "content_filter", usage: emptyUsage() });
+
+type OpenedStream = { iterator: AsyncIterator<StreamEvent>; first: IteratorResult<StreamEvent> };
 
 export class Router {
   private readonly byName: Map<string, ResolvedAlias>;
   private readonly rules: RuleSet;
   private readonly random: () => number;
   readonly states: TargetStates;
+  private active = 0;
+  private idle: (() => void)[] = [];
 
   constructor(aliases: ResolvedAlias[], options: RouterOptions = {}) {
     this.byName = new Map(aliases.map((a) => [a.name, a]));
@@ -69,16 +88,9 @@ export class Router {
     this.states = options.states ?? new TargetStates();
   }
 
-  private active = 0;
-  private idle: (() => void)[] = [];
-
   /** Resolves once no call is running on this router (used to retire it after a reload). */
   whenIdle(): Promise<void> {
     return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
-  }
-
-  private enter(): void {
-    this.active++;
   }
 
   private leave(): void {
@@ -97,8 +109,8 @@ export class Router {
   }
 
   /** Rules, then the strategy: the targets this call may use, in the order they are tried. */
-  private plan(request: { alias: string; metadata: Record<string, string> }, facts: RequestFacts): { alias: ResolvedAlias; plan: ResolvedTarget[] } {
-    let alias = this.resolve(request.alias);
+  private plan(facts: RequestFacts): { alias: ResolvedAlias; plan: ResolvedTarget[] } {
+    let alias = this.resolve(facts.alias);
     if (this.rules.empty) return { alias, plan: this.order(alias, alias.config.strategy, alias.targets, facts) };
     const outcome = this.rules.evaluate(facts);
     alias = this.resolve(outcome.alias);
@@ -122,7 +134,7 @@ export class Router {
     });
   }
 
-  private facts(request: CompletionRequest | EmbeddingRequest, options: CallOptions, alias: AliasConfig | undefined): RequestFacts {
+  private facts(request: CompletionRequest | EmbeddingRequest, options: CallOptions): RequestFacts {
     let tokens: number | undefined;
     const messages = "messages" in request ? request.messages : [];
     return {
@@ -131,46 +143,46 @@ export class Router {
       caller: options.caller ?? "",
       inputTokens: () =>
         (tokens ??= "messages" in request ? countMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + roughTokens(t), 0)),
-      maxOutputTokens: ("generation" in request ? request.generation.maxOutputTokens : undefined) ?? alias?.assumed_output_tokens ?? 256,
+      maxOutputTokens:
+        ("generation" in request ? request.generation.maxOutputTokens : undefined) ??
+        this.byName.get(request.alias)?.config.assumed_output_tokens ??
+        256,
       hasTools: "tools" in request && request.tools.length > 0,
       hasImages: messages.some((m) => m.content.some((p) => p.type === "image")),
     };
   }
 
-  private bill(alias: ResolvedAlias, target: ResolvedTarget, attempts: AttemptRecord[], usage: TokenUsage, version?: string): Billed {
-    const cost = costNanoUsd(usage, target.price);
-    const served = attempts.findLast((a) => a.outcome === "OK" && a.provider === target.adapter.name && a.targetModel === target.config.model);
-    if (served) Object.assign(served, { usage, costNanoUsd: cost });
-    return {
-      usage,
-      costNanoUsd: cost,
-      route: {
-        alias: alias.name,
-        provider: target.adapter.name,
-        providerType: target.adapter.type,
-        targetModel: target.config.model,
-        modelVersion: version,
-        attempts,
-      },
-    };
+  private bill(run: Run<unknown>, usage: TokenUsage, version?: string): Billed {
+    const { target, record } = run.winner;
+    const billed = { provider: target.adapter.name, providerType: target.adapter.type, model: target.config.model, price: target.price };
+    return billAttempt(run.alias.name, billed, record, run.log, usage, version);
   }
 
+  /** Plans the call and runs it to its first answer. The scope stays open for the caller to dispose. */
   private async execute<T>(
     request: CompletionRequest | EmbeddingRequest,
     options: CallOptions,
     attempt: Attempt<T>,
-  ): Promise<{ value: T; alias: ResolvedAlias; target: ResolvedTarget; log: AttemptRecord[]; scope: CallScope }> {
-    const requested = this.byName.get(request.alias);
-    const { alias, plan } = this.plan(request, this.facts(request, options, requested?.config));
+    stream?: { answerTimeoutMs(target: PlannedTarget): number | undefined; discard(value: T): void },
+  ): Promise<Run<T>> {
+    const { alias, plan } = this.plan(this.facts(request, options));
     const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
-    const abandoned = (target: PlannedTarget) => {
-      const usage = { ...emptyUsage(), inputTokens: abandonedInputTokens(request), estimated: true };
-      return { usage, costNanoUsd: costNanoUsd(usage, (target as ResolvedTarget).price) };
+    const ctx: AttemptContext<T> = {
+      policy: alias.config,
+      scope,
+      attempt,
+      random: this.random,
+      log: [],
+      answerTimeoutMs: stream?.answerTimeoutMs ?? ((target) => target.adapter.timeoutMs),
+      deferVerdict: stream !== undefined,
+      abandoned: (target) => {
+        const usage = abandonedUsage(request);
+        return { usage, costNanoUsd: costNanoUsd(usage, target.price) };
+      },
     };
-    const runner = new AttemptRunner(alias.config, scope, attempt, this.random, abandoned);
     try {
-      const { value, target } = await runner.run(plan);
-      return { value, alias, target: target as ResolvedTarget, log: runner.log, scope };
+      const winner = await runPlan(ctx, plan, stream?.discard ?? (() => undefined));
+      return { winner, alias, log: ctx.log, scope };
     } catch (error) {
       scope.dispose();
       throw error;
@@ -178,30 +190,38 @@ export class Router {
   }
 
   async complete(request: CompletionRequest, options: CallOptions): Promise<RoutedCompletion> {
-    this.enter();
+    this.active++;
     try {
-      return await this.completeOnce(request, options);
+      const run = await this.execute(request, options, async (target, control): Promise<Completion> => {
+        try {
+          return await target.adapter.complete(request, target.upstream, control.signal);
+        } catch (error) {
+          if (isRefusal(error)) return { id: "", text: "", toolCalls: [], finishReason: "content_filter", usage: emptyUsage() };
+          throw error;
+        }
+      });
+      run.scope.dispose();
+      const c = run.winner.value;
+      return { ...c, ...this.bill(run, c.usage, c.modelVersion) };
     } finally {
       this.leave();
     }
   }
 
-  private async completeOnce(request: CompletionRequest, options: CallOptions): Promise<RoutedCompletion> {
-    const run = await this.execute(request, options, async (target, signal): Promise<Completion> => {
-      try {
-        return await target.adapter.complete(request, target.config, signal);
-      } catch (error) {
-        if (isRefusal(error)) return { id: "", text: "", toolCalls: [], finishReason: "content_filter", usage: emptyUsage() };
-        throw error;
-      }
-    });
-    run.scope.dispose();
-    const c = run.value;
-    return { ...c, ...this.bill(run.alias, run.target, run.log, c.usage, c.modelVersion) };
+  async embed(request: EmbeddingRequest, options: CallOptions): Promise<RoutedEmbeddings> {
+    this.active++;
+    try {
+      const run = await this.execute(request, options, (target, control) => target.adapter.embed(request, target.upstream, control.signal));
+      run.scope.dispose();
+      const e = run.winner.value;
+      return { ...e, ...this.bill(run, e.usage, e.modelVersion) };
+    } finally {
+      this.leave();
+    }
   }
 
   async *stream(request: CompletionRequest, options: CallOptions): AsyncGenerator<RoutedStreamEvent> {
-    this.enter();
+    this.active++;
     try {
       yield* this.streamOnce(request, options);
     } finally {
@@ -210,76 +230,79 @@ export class Router {
   }
 
   private async *streamOnce(request: CompletionRequest, options: CallOptions): AsyncGenerator<RoutedStreamEvent> {
+    const alias = this.byName.get(request.alias)?.config;
+    // The wait for the first event and each wait between events are bounded by the smaller of the
+    // alias's stream timeouts and the provider's timeout_ms, whatever the caller's deadline.
+    const bound = (aliasMs: number | undefined, target: PlannedTarget) => minDefined(aliasMs, target.adapter.timeoutMs);
+    const firstMs = (target: PlannedTarget) => bound(alias?.first_chunk_timeout_ms, target);
     // Fail over only until the first event: once the caller has seen output, a failure ends the call.
-    const run = await this.execute(request, options, async (target, signal) => {
-      const iterator = target.adapter.stream(request, target.config, signal)[Symbol.asyncIterator]();
-      try {
-        return { iterator, first: await iterator.next() };
-      } catch (error) {
-        await iterator.return?.().catch(() => undefined);
-        if (!isRefusal(error)) throw error;
-        const refused: IteratorResult<StreamEvent> = {
-          done: false,
-          value: { type: "done", id: "", finishReason: "content_filter", usage: emptyUsage() },
-        };
-        return { iterator, first: refused };
-      }
-    });
-    const { alias, target, log, scope } = run;
-    const { iterator } = run.value;
-    let next = run.value.first;
+    const run = await this.execute(
+      request,
+      options,
+      async (target, control): Promise<OpenedStream> => {
+        const iterator = target.adapter.stream(request, target.upstream, control.signal)[Symbol.asyncIterator]();
+        try {
+          return { iterator, first: await iterator.next() };
+        } catch (error) {
+          await iterator.return?.().catch(() => undefined);
+          if (!isRefusal(error)) throw error;
+          return { iterator, first: { done: false, value: refusedEvent() } };
+        }
+      },
+      { answerTimeoutMs: firstMs, discard: (opened) => void opened.iterator.return?.().catch(() => undefined) },
+    );
+    const { winner, scope, log } = run;
+    const { target, control } = winner;
+    const { iterator } = winner.value;
+    const idleMs = bound(run.alias.config.idle_timeout_ms, target);
+    let next = winner.value.first;
     let text = "";
-    target.state.inFlight++;
+    let verdict: Verdict = "neutral";
+    let finished = false;
     try {
       while (!next.done) {
         const event = next.value;
         if (event.type === "done") {
-          yield { ...event, ...this.bill(alias, target, log, event.usage, event.modelVersion) };
+          verdict = "success";
+          finished = true;
+          yield { ...event, ...this.bill(run, event.usage, event.modelVersion) };
           return;
         }
         if (event.type === "text") text += event.text;
         yield event;
+        control.arm(idleMs, () => attemptTimeout(target, idleMs ?? 0, "idle between stream chunks"));
         try {
           next = await iterator.next();
-        } catch (error) {
-          if (scope.signal.aborted) throw scope.signal.reason;
-          const failure = upstreamErrorFromUnknown(target.adapter.name, error);
-          log[log.length - 1].outcome = UPSTREAM_ERROR_TABLE[failure.kind].code;
-          throw new StreamBrokenError(failure, log, this.bill(alias, target, log, partialUsage(request, text)));
+        } catch (thrown) {
+          const partial = () => this.bill(run, partialUsage(request, text));
+          if (scope.signal.aborted) {
+            winner.record.outcome = "ABORTED";
+            throw new StreamInterruptedError(scope.signal.reason, partial());
+          }
+          const reason: unknown = control.signal.aborted ? control.signal.reason : thrown;
+          const failure = upstreamErrorFromUnknown(target.adapter.name, reason);
+          verdict = verdictFor(failure);
+          winner.record.outcome = UPSTREAM_ERROR_TABLE[failure.kind].code;
+          throw new StreamBrokenError(failure, log, partial());
+        } finally {
+          control.disarm();
         }
       }
+      verdict = "failure";
+      winner.record.outcome = "UNAVAILABLE";
       const failure = new UpstreamError("malformed", target.adapter.name, `provider "${target.adapter.name}" ended the stream without a final event`);
-      throw new StreamBrokenError(failure, log, this.bill(alias, target, log, partialUsage(request, text)));
+      throw new StreamBrokenError(failure, log, this.bill(run, partialUsage(request, text)));
     } finally {
-      target.state.inFlight--;
+      settleWinner(winner, verdict);
+      if (!finished) control.abort(new ConnectError("the stream ended before its final event", Code.Canceled));
       await iterator.return?.().catch(() => undefined);
       scope.dispose();
     }
   }
-
-  async embed(request: EmbeddingRequest, options: CallOptions): Promise<RoutedEmbeddings> {
-    this.enter();
-    try {
-      const run = await this.execute(request, options, (target, signal) => target.adapter.embed(request, target.config, signal));
-      run.scope.dispose();
-      const e = run.value;
-      return { ...e, ...this.bill(run.alias, run.target, run.log, e.usage, e.modelVersion) };
-    } finally {
-      this.leave();
-    }
-  }
 }
 
-/** A refusal is an answer, not a failure: the caller gets FINISH_REASON_CONTENT_FILTER, unary or streamed. */
-function isRefusal(error: unknown): boolean {
-  return error instanceof UpstreamError && error.kind === "content_filter";
-}
-
-function abandonedInputTokens(request: CompletionRequest | EmbeddingRequest): number {
-  return "messages" in request ? roughMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + roughTokens(t), 0);
-}
-
-/** What a broken stream consumed, estimated: the whole prompt and the text that got through. */
-function partialUsage(request: CompletionRequest, text: string): TokenUsage {
-  return { ...emptyUsage(), inputTokens: roughMessageTokens(request.messages), outputTokens: roughTokens(text), estimated: true };
+function minDefined(a: number | undefined, b: number | undefined): number | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return Math.min(a, b);
 }

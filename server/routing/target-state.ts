@@ -1,104 +1,93 @@
-// Live per-target statistics and circuit breakers. Kept in a registry keyed by provider + upstream
-// model, which outlives a config reload, so latency history and open circuits carry over for
-// targets that still exist.
+// Live per-target state. Two owners, on purpose:
+// - the upstream's statistics (in-flight calls, decaying latency, success and failure counts) are
+//   facts about provider + model, shared by every alias that uses it;
+// - the circuit breaker belongs to the alias's target, because its settings (`circuit:`) are the
+//   alias's: two aliases with different thresholds never trip each other's breakers.
+// Both live in a registry that outlives a config reload, so history and open circuits carry over
+// for targets that still exist.
+import { CircuitBreaker, type Breaker, type CircuitConfig, type CircuitState } from "./circuit-breaker.js";
 
-export type CircuitConfig = { failure_threshold: number; window_ms: number; cooldown_ms: number };
-export type CircuitState = "closed" | "open" | "half_open";
+export type { CircuitConfig, CircuitState };
 
 // Weight of the newest latency sample in the decaying average.
 const LATENCY_ALPHA = 0.3;
 
-export class TargetState {
+export class UpstreamStats {
   inFlight = 0;
   successes = 0;
   failures = 0;
   /** Decaying average latency (ms): time to first token for streams, total for unary calls. */
   latencyMs: number | undefined;
   lastUsedAt = 0;
-  circuit: CircuitState = "closed";
-  private openUntil = 0;
-  private probing = false;
-  private recentFailures: number[] = [];
-
-  /** Whether a call may go to this target now. An open circuit lets one probe through after its cooldown. */
-  admit(now: number): boolean {
-    if (this.circuit === "closed") return true;
-    if (this.circuit === "open") {
-      if (now < this.openUntil) return false;
-      this.circuit = "half_open";
-      this.probing = false;
-    }
-    if (this.probing) return false;
-    this.probing = true;
-    return true;
-  }
-
-  /** Whether admit() would say yes, without taking the half-open probe slot. */
-  available(now: number): boolean {
-    if (this.circuit === "closed") return true;
-    if (this.circuit === "open") return now >= this.openUntil;
-    return !this.probing;
-  }
-
-  /** Milliseconds until an open circuit lets a probe through (0 when it would now). */
-  cooldownLeft(now: number): number {
-    return this.circuit === "open" ? Math.max(0, this.openUntil - now) : 0;
-  }
 
   recordSuccess(latencyMs: number, now: number): void {
     this.successes++;
     this.lastUsedAt = now;
     this.latencyMs = this.latencyMs === undefined ? latencyMs : this.latencyMs + LATENCY_ALPHA * (latencyMs - this.latencyMs);
-    this.recentFailures = [];
-    this.circuit = "closed";
-    this.probing = false;
   }
 
-  /** A failure that is the target's fault (not the caller's) counts towards opening the circuit. */
-  recordFailure(now: number, circuit: CircuitConfig): void {
+  recordFailure(now: number): void {
     this.failures++;
     this.lastUsedAt = now;
-    if (this.circuit === "half_open") {
-      this.open(now, circuit);
-      return;
-    }
-    this.recentFailures = this.recentFailures.filter((at) => now - at < circuit.window_ms);
-    this.recentFailures.push(now);
-    if (this.recentFailures.length >= circuit.failure_threshold) this.open(now, circuit);
   }
+}
 
-  /** An attempt that ended without a verdict (aborted by the caller or a hedge): free the probe slot. */
-  recordAbandoned(): void {
-    if (this.circuit === "half_open") this.probing = false;
+/** One target of one alias: its own breaker, and the upstream's shared statistics. */
+export class TargetState {
+  constructor(
+    readonly stats: UpstreamStats,
+    readonly breaker: Breaker,
+  ) {}
+  get circuit(): CircuitState {
+    return this.breaker.circuit;
   }
-
-  private open(now: number, circuit: CircuitConfig): void {
-    this.circuit = "open";
-    this.openUntil = now + circuit.cooldown_ms;
-    this.probing = false;
-    this.recentFailures = [];
+  get inFlight(): number {
+    return this.stats.inFlight;
+  }
+  get latencyMs(): number | undefined {
+    return this.stats.latencyMs;
+  }
+  get successes(): number {
+    return this.stats.successes;
+  }
+  get failures(): number {
+    return this.stats.failures;
   }
 }
 
 export class TargetStates {
-  private readonly states = new Map<string, TargetState>();
+  private readonly stats = new Map<string, UpstreamStats>();
+  private readonly breakers = new Map<string, CircuitBreaker>();
 
   static key(provider: string, model: string): string {
     return `${provider}\u0000${model}`;
   }
 
-  get(provider: string, model: string): TargetState {
-    const key = TargetStates.key(provider, model);
-    let state = this.states.get(key);
-    if (!state) {
-      state = new TargetState();
-      this.states.set(key, state);
-    }
-    return state;
+  static breakerKey(alias: string, provider: string, model: string): string {
+    return `${alias}\u0000${provider}\u0000${model}`;
   }
 
-  /** Drops the state of targets no longer configured (after a reload). */
-  retain(keys: Set<string>): void {
-    for (const key of this.states.keys()) if (!keys.has(key)) this.states.delete(key);
+  /** The state of `alias`'s target provider/model; `circuit` is the alias's current setting. */
+  get(alias: string, provider: string, model: string, circuit: CircuitConfig): TargetState {
+    const key = TargetStates.key(provider, model);
+    let stats = this.stats.get(key);
+    if (!stats) {
+      stats = new UpstreamStats();
+      this.stats.set(key, stats);
+    }
+    const breakerKey = TargetStates.breakerKey(alias, provider, model);
+    let breaker = this.breakers.get(breakerKey);
+    if (breaker) breaker.configure(circuit);
+    else {
+      breaker = new CircuitBreaker(circuit);
+      this.breakers.set(breakerKey, breaker);
+    }
+    return new TargetState(stats, breaker);
+  }
+
+  /** Drops the state of targets no longer configured (after a reload): keys from key() and breakerKey(). */
+  retain(statKeys: Set<string>, breakerKeys: Set<string>): void {
+    for (const key of this.stats.keys()) if (!statKeys.has(key)) this.stats.delete(key);
+    for (const key of this.breakers.keys()) if (!breakerKeys.has(key)) this.breakers.delete(key);
   }
 }

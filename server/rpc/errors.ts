@@ -5,6 +5,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema, RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { UPSTREAM_ERROR_TABLE, UpstreamError } from "../core/errors.js";
 import { redact } from "../core/redact.js";
+import { upstreamRequests } from "../routing/billing.js";
 import { RoutingError } from "../routing/router.js";
 import type { FieldViolation } from "./convert-request.js";
 
@@ -54,7 +55,7 @@ function fromUpstream(error: UpstreamError, attempts: number): ConnectError {
 /** The status a caller sees. Unknown errors become INTERNAL with no internals in the message. */
 export function toConnectError(error: unknown, log?: (error: unknown) => void): ConnectError {
   if (error instanceof ConnectError) return error;
-  if (error instanceof RoutingError) return fromUpstream(error.failure, error.attempts.length);
+  if (error instanceof RoutingError) return fromUpstream(error.failure, upstreamRequests(error.attempts));
   if (error instanceof UpstreamError) return fromUpstream(error, 1);
   log?.(error);
   return new ConnectError("internal error in the gateway", Code.Internal);

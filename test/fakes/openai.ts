@@ -115,7 +115,8 @@ async function sendStream(body: ChatBody, reply: FakeReply, res: FakeResponse, o
     return;
   }
   if (reply.kind !== "reply") throw new Error(`unexpected stream reply ${reply.kind}`);
-  for (const piece of textChunks(reply)) {
+  for (const [n, piece] of textChunks(reply).entries()) {
+    if (n === reply.stallAfterChunks) return new Promise<void>((resolve) => res.once("close", resolve));
     if (reply.chunkDelayMs) await sleep(reply.chunkDelayMs);
     await event([{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }]);
   }

@@ -37,6 +37,8 @@ export type FakeReply =
       delayMs?: number;
       /** Wait between stream chunks. */
       chunkDelayMs?: number;
+      /** Streams: after this many text chunks, send nothing more until the client goes away. */
+      stallAfterChunks?: number;
     }
   | { kind: "error"; error: FakeErrorKind; retryAfterSeconds?: number; message?: string }
   /** Never answer; the request ends only when the client goes away. */

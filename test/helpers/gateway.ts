@@ -4,11 +4,15 @@ import type { ExecutionContext } from "ava";
 import { createInferenceClient, type InferenceClient } from "../../clients/inference-client.js";
 import { validateConfig } from "../../server/config/load.js";
 import { startGateway, type Gateway } from "../../server/gateway.js";
+import { seededRandom } from "../fakes/script.js";
 
 export type TestGateway = { gateway: Gateway; client: InferenceClient; baseUrl: string; logs: string[] };
 
-/** Starts a gateway from a config document; it is closed when the test ends. */
-export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>): Promise<TestGateway> {
+/**
+ * Starts a gateway from a config document; it is closed when the test ends. Its routing randomness
+ * is seeded, so a test that involves weighted or exploring strategies replays identically.
+ */
+export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>, seed = 20261201): Promise<TestGateway> {
   const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", ...document }, "test config");
   const logs: string[] = [];
   const sink = new Writable({
@@ -17,7 +21,7 @@ export async function startTestGateway(t: ExecutionContext, document: Record<str
       done();
     },
   });
-  const gateway = await startGateway(config, { logDestination: sink });
+  const gateway = await startGateway(config, { logDestination: sink, random: seededRandom(seed) });
   t.teardown(() => gateway.close(100));
   const baseUrl = `http://${gateway.address}`;
   return { gateway, client: createInferenceClient({ baseUrl, timeoutMs: 10_000 }), baseUrl, logs };
