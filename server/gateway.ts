@@ -3,7 +3,6 @@
 import { readFile } from "node:fs/promises";
 import type { DescFile } from "@bufbuild/protobuf";
 import { file_google_protobuf_duration, file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Health, file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -14,6 +13,7 @@ import { listen, type Listener } from "./listen.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
+import { createConnectDoor } from "./rpc/connect-door.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
@@ -74,7 +74,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   health.set(InferenceService.typeName, ServingStatus.SERVING);
   const reflection = createReflectionIndex(serviceNames, SERVED_FILES);
 
-  const handler = connectNodeAdapter({
+  const handler = createConnectDoor({
     readMaxBytes: config.max_message_bytes,
     routes(r) {
       r.service(
