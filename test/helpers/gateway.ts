@@ -3,12 +3,12 @@ import { Writable } from "node:stream";
 import type { ExecutionContext } from "ava";
 import { createInferenceClient, type InferenceClient } from "../../clients/inference-client.js";
 import { validateConfig } from "../../server/config/load.js";
-import { startGateway, type Gateway } from "../../server/gateway.js";
+import { startGateway, type Gateway, type GatewayOptions } from "../../server/gateway.js";
 
 export type TestGateway = { gateway: Gateway; client: InferenceClient; baseUrl: string; logs: string[] };
 
 /** Starts a gateway from a config document; it is closed when the test ends. */
-export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>): Promise<TestGateway> {
+export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>, options: GatewayOptions = {}): Promise<TestGateway> {
   const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", ...document }, "test config");
   const logs: string[] = [];
   const sink = new Writable({
@@ -17,7 +17,7 @@ export async function startTestGateway(t: ExecutionContext, document: Record<str
       done();
     },
   });
-  const gateway = await startGateway(config, { logDestination: sink });
+  const gateway = await startGateway(config, { logDestination: sink, ...options });
   t.teardown(() => gateway.close(100));
   const baseUrl = `http://${gateway.address}`;
   return { gateway, client: createInferenceClient({ baseUrl, timeoutMs: 10_000 }), baseUrl, logs };

@@ -32,7 +32,7 @@ export function rawGrpc(
   return new Promise((resolve) => {
     const session = http2.connect(baseUrl);
     const answer: RawGrpcAnswer = { grpcMessage: "", headers: {} };
-    const timer = setTimeout(() => finish("no answer within 5 s"), 5000);
+    const timer = setTimeout(() => finish("no answer within 15 s"), 15_000);
     const finish = (failure?: string) => {
       clearTimeout(timer);
       if (failure !== undefined && answer.grpcStatus === undefined) answer.failure = failure;
