@@ -1,9 +1,10 @@
 // Assembles a running gateway from a validated config: SDK clients (once per provider), the
-// router, the RPC services, and the listener.
+// router, the one set of call functions behind both doors (grpc-js for gRPC over HTTP/2,
+// connect-node for Connect and gRPC-Web), and the listeners.
 import { readFile } from "node:fs/promises";
 import type { DescFile } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { file_google_protobuf_duration, file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { Health, file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
@@ -11,9 +12,13 @@ import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb
 import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { listen, type Listener } from "./listen.js";
+import type { PolicyChain } from "./policy/chain.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
+import { createInferenceCalls } from "./rpc/calls.js";
+import { createConnectDoor } from "./rpc/connect-door.js";
+import { createGrpcDoor } from "./rpc/grpc-door.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
@@ -21,6 +26,8 @@ import { createLogger, type Logger } from "./telemetry/log.js";
 export type Gateway = {
   address: string;
   port: number;
+  /** host:port of the browser listener (web_listen), when configured. */
+  webAddress?: string;
   health: HealthStatus;
   log: Logger;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
@@ -36,6 +43,8 @@ export type GatewayOptions = {
   notes?: string[];
   /** The routing strategies' random source (tests seed it). */
   random?: () => number;
+  /** Steps every call passes before the router, on every protocol (governance fills this). */
+  policy?: PolicyChain;
 };
 
 function parseListen(listenAddress: string): { host: string; port: number } {
@@ -76,50 +85,77 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   health.set(InferenceService.typeName, ServingStatus.SERVING);
   const reflection = createReflectionIndex(serviceNames, SERVED_FILES);
 
-  const handler = connectNodeAdapter({
+  const calls = createInferenceCalls({
+    router: () => runtime.router(),
+    policy: options.policy ?? [],
+    logError: (error) => log.error({ err: error }, "unexpected error in a call"),
+    logUpstreamFailure: (error) =>
+      log.warn(
+        { kind: error.failure.kind, provider: error.failure.provider, attempts: error.attempts.map((a) => `${a.provider}/${a.targetModel}:${a.outcome}`) },
+        error.message,
+      ),
+    logInterrupted: (error) =>
+      log.info(
+        {
+          code: Code[error.code],
+          provider: error.partial.route.provider,
+          model: error.partial.route.targetModel,
+          inputTokens: error.partial.usage.inputTokens,
+          outputTokens: error.partial.usage.outputTokens,
+          estimated: error.partial.usage.estimated,
+          costNanoUsd: String(error.partial.costNanoUsd),
+        },
+        "stream ended by the caller after output reached it: usage so far",
+      ),
+  });
+  const handler = createConnectDoor({
     readMaxBytes: config.max_message_bytes,
     routes(r) {
-      r.service(
-        InferenceService,
-        createInferenceService({
-          router: () => runtime.router(),
-          logError: (error) => log.error({ err: error }, "unexpected error in a call"),
-          logUpstreamFailure: (error) =>
-            log.warn(
-              { kind: error.failure.kind, provider: error.failure.provider, attempts: error.attempts.map((a) => `${a.provider}/${a.targetModel}:${a.outcome}`) },
-              error.message,
-            ),
-        }),
-      );
+      r.service(InferenceService, createInferenceService(calls));
       r.service(Health, createHealthService(health));
       r.service(reflectionV1.ServerReflection, createReflectionV1(reflection));
       r.service(reflectionV1alpha.ServerReflection, createReflectionV1alpha(reflection));
     },
   });
+  const grpcDoor = createGrpcDoor({
+    calls,
+    health,
+    files: SERVED_FILES,
+    maxMessageBytes: config.max_message_bytes,
+    logError: (error) => log.error({ err: error }, "unexpected error in a call"),
+  });
 
   const tls = config.tls
     ? { cert: await readFile(config.tls.cert_file), key: await readFile(config.tls.key_file) }
     : undefined;
-  let listener: Listener;
+  const listeners: Listener[] = [];
   try {
-    listener = await listen(handler, { ...parseListen(config.listen), tls });
+    listeners.push(await listen(handler, { ...parseListen(config.listen), tls, http2Door: grpcDoor }));
+    if (config.web_listen !== undefined) listeners.push(await listen(handler, { ...parseListen(config.web_listen), tls }));
   } catch (error) {
+    await Promise.all(listeners.map((l) => l.close(0)));
+    grpcDoor.destroy();
     await transport.close();
     throw error;
   }
-  log.info({ address: listener.address, tls: tls !== undefined, aliases: Object.keys(config.models) }, "switchboard listening");
+  const [listener, webListener] = listeners;
+  log.info(
+    { address: listener.address, web_address: webListener?.address, tls: tls !== undefined, aliases: Object.keys(config.models) },
+    "switchboard listening",
+  );
 
   let closing: Promise<void> | undefined;
   return {
     address: listener.address,
     port: listener.port,
+    webAddress: webListener?.address,
     health,
     log,
     reload: (next) => runtime.reload(next),
     close(graceMs = config.shutdown_grace_ms) {
       closing ??= (async () => {
         health.shutdown();
-        await listener.close(graceMs);
+        await Promise.all(listeners.map((l) => l.close(graceMs)));
         await runtime.close();
         await transport.close();
       })();

@@ -18,7 +18,7 @@ const ESTIMATES_USAGE = new Set(["openai-compatible", "sagemaker", "gemini"]);
 type Generation = { config: GatewayConfig; providers: Map<string, ProviderAdapter>; router: Router };
 
 // Settings bound to the listening socket: a reload cannot change them.
-const RESTART_ONLY = ["listen", "tls", "max_message_bytes"] as const;
+const RESTART_ONLY = ["listen", "web_listen", "tls", "max_message_bytes"] as const;
 
 function buildGeneration(config: GatewayConfig, transport: Transport, states: TargetStates, random?: () => number): Generation {
   const providers = new Map<string, ProviderAdapter>();
@@ -80,7 +80,12 @@ export class Runtime {
   reload(config: GatewayConfig): void {
     const changed = RESTART_ONLY.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.current.config[key]));
     if (changed.length > 0) this.log.warn({ fields: changed }, "config reload: these settings need a restart and were not applied");
-    const next = buildGeneration({ ...config, listen: this.current.config.listen, tls: this.current.config.tls }, this.transport, this.states, this.random);
+    const next = buildGeneration(
+      { ...config, listen: this.current.config.listen, web_listen: this.current.config.web_listen, tls: this.current.config.tls },
+      this.transport,
+      this.states,
+      this.random,
+    );
     const old = this.current;
     this.current = next;
     const targets = Object.entries(config.models).flatMap(([alias, m]) => m.targets.map((t) => ({ alias, ...t })));

@@ -86,14 +86,21 @@ test("health: Check says SERVING, unknown service is NOT_FOUND, Watch sees shutd
   t.deepEqual(seen, [Serving.SERVING, Serving.NOT_SERVING]);
 });
 
-test("gRPC, gRPC-Web and Connect (HTTP/2 and HTTP/1.1) all work on the same port", async (t) => {
-  const { baseUrl } = await setup(t);
+test("gRPC (HTTP/2), gRPC-Web and Connect (HTTP/1.1) on the main port; gRPC-Web and Connect over both on web_listen", async (t) => {
+  const fake = await useFake(t, () => startOpenAIFake());
+  const { baseUrl, gateway } = await startTestGateway(
+    t,
+    singleProviderConfig({ type: "openai", base_url: `${fake.url}/v1`, api_key: "sk-test-key-000000" }, "gpt-4o-mini", { web_listen: "127.0.0.1:0" }),
+  );
+  const webUrl = `http://${gateway.webAddress}`;
   const transports = {
-    grpc: createGrpcTransport({ baseUrl }),
-    "grpc-web h2": createGrpcWebTransport({ baseUrl, httpVersion: "2" }),
-    "grpc-web http/1.1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
-    "connect h2": createConnectTransport({ baseUrl, httpVersion: "2" }),
-    "connect http/1.1": createConnectTransport({ baseUrl, httpVersion: "1.1" }),
+    "main grpc": createGrpcTransport({ baseUrl }),
+    "main grpc-web http/1.1": createGrpcWebTransport({ baseUrl, httpVersion: "1.1" }),
+    "main connect http/1.1": createConnectTransport({ baseUrl, httpVersion: "1.1" }),
+    "web grpc-web h2": createGrpcWebTransport({ baseUrl: webUrl, httpVersion: "2" }),
+    "web grpc-web http/1.1": createGrpcWebTransport({ baseUrl: webUrl, httpVersion: "1.1" }),
+    "web connect h2": createConnectTransport({ baseUrl: webUrl, httpVersion: "2" }),
+    "web connect http/1.1": createConnectTransport({ baseUrl: webUrl, httpVersion: "1.1" }),
   };
   for (const [name, transport] of Object.entries(transports)) {
     const client = createClient(InferenceService, transport);

@@ -143,6 +143,11 @@ export const configSchema = z.strictObject({
     .string()
     .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "expected host:port, e.g. 127.0.0.1:50051")
     .default("127.0.0.1:50051"),
+  /** Optional second port for browsers: Connect and gRPC-Web over HTTP/2 and HTTP/1.1 (TLS when `tls` is set). */
+  web_listen: z
+    .string()
+    .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "expected host:port, e.g. 127.0.0.1:8080")
+    .optional(),
   tls: z.strictObject({ cert_file: z.string().min(1), key_file: z.string().min(1) }).optional(),
   shutdown_grace_ms: durationMs.default(10_000),
   log_level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

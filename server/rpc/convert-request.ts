@@ -17,6 +17,7 @@ import type {
   ToolChoice,
   ToolDefinition,
 } from "../core/types.js";
+import { quoted } from "./bounds.js";
 
 export type FieldViolation = { field: string; description: string };
 
@@ -63,7 +64,7 @@ function convertMessage(message: ProtoMessage, at: string, problems: FieldViolat
         if (source.case === "data") {
           if (source.value.length === 0) problems.push({ field: `${where}.image.data`, description: "image data is empty" });
           if (!/^image\/[\w.+-]+$/.test(p.value.mimeType)) {
-            problems.push({ field: `${where}.image.mime_type`, description: `expected an image MIME type such as image/png, got "${p.value.mimeType}"` });
+            problems.push({ field: `${where}.image.mime_type`, description: `expected an image MIME type such as image/png, got ${quoted(p.value.mimeType)}` });
           }
           content.push({ type: "image", mimeType: p.value.mimeType, data: source.value });
         } else if (source.case === "url") {
@@ -143,7 +144,7 @@ function convertTools(request: CompleteRequest, problems: FieldViolation[]): { t
     if (!TOOL_NAME.test(tool.name)) {
       problems.push({ field: `tools[${i}].name`, description: "1–64 letters, digits, _ or -" });
     } else if (seen.has(tool.name)) {
-      problems.push({ field: `tools[${i}].name`, description: `duplicate tool name "${tool.name}"` });
+      problems.push({ field: `tools[${i}].name`, description: `duplicate tool name ${quoted(tool.name)}` });
     }
     seen.add(tool.name);
     return { name: tool.name, description: tool.description, parameters: tool.parameters ?? { type: "object", properties: {} } };
@@ -162,7 +163,7 @@ function convertTools(request: CompleteRequest, problems: FieldViolation[]): { t
       if (!seen.has(choice.toolName)) {
         problems.push({
           field: "tool_choice.tool_name",
-          description: `"${choice.toolName}" is not one of the request's tools (${[...seen].join(", ") || "none"})`,
+          description: `${quoted(choice.toolName)} is not one of the request's tools (${[...seen].join(", ") || "none"})`,
         });
       }
       return { tools, toolChoice: { mode: "tool", name: choice.toolName } };

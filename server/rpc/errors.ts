@@ -7,6 +7,7 @@ import { UPSTREAM_ERROR_TABLE, UpstreamError } from "../core/errors.js";
 import { redact } from "../core/redact.js";
 import { upstreamRequests } from "../routing/billing.js";
 import { RoutingError } from "../routing/router.js";
+import { MAX_MESSAGE_CHARS, MAX_QUOTED_CHARS, MAX_VIOLATIONS, bounded } from "./bounds.js";
 import type { FieldViolation } from "./convert-request.js";
 
 const CODE_BY_NAME: Record<string, Code> = {
@@ -19,13 +20,31 @@ const CODE_BY_NAME: Record<string, Code> = {
 };
 
 export function invalidArgument(problems: FieldViolation[]): ConnectError {
-  const message = problems.map((p) => `${p.field}: ${p.description}`).join("; ");
-  return new ConnectError(message, Code.InvalidArgument, undefined, [
-    {
-      desc: BadRequestSchema,
-      value: create(BadRequestSchema, { fieldViolations: problems.map((p) => ({ field: p.field, description: p.description })) }),
-    },
+  // The details travel in a header too (grpc-status-details-bin): they are bounded like the message.
+  const listed = problems.slice(0, MAX_VIOLATIONS).map((p) => ({
+    field: bounded(p.field, MAX_QUOTED_CHARS),
+    description: bounded(p.description, MAX_QUOTED_CHARS * 2),
+  }));
+  let message = "";
+  let shown = 0;
+  for (const p of listed) {
+    const item = `${shown > 0 ? "; " : ""}${p.field}: ${p.description}`;
+    if (shown > 0 && message.length + item.length > MAX_MESSAGE_CHARS - 40) break;
+    message += item;
+    shown++;
+  }
+  if (shown < problems.length) message += `; and ${problems.length - shown} more`;
+  return new ConnectError(bounded(message, MAX_MESSAGE_CHARS), Code.InvalidArgument, undefined, [
+    { desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: listed }) },
   ]);
+}
+
+/** The same error with its message cut to a size any HTTP/2 peer accepts in a header. */
+function withBoundedMessage(error: ConnectError): ConnectError {
+  if (error.rawMessage.length <= MAX_MESSAGE_CHARS) return error;
+  const copy = new ConnectError(bounded(error.rawMessage, MAX_MESSAGE_CHARS), error.code, error.metadata, undefined, error.cause);
+  copy.details.push(...error.details);
+  return copy;
 }
 
 function fromUpstream(error: UpstreamError, attempts: number): ConnectError {
@@ -49,12 +68,12 @@ function fromUpstream(error: UpstreamError, attempts: number): ConnectError {
       }),
     });
   }
-  return new ConnectError(redact(error.message), code, undefined, details);
+  return new ConnectError(bounded(redact(error.message), MAX_MESSAGE_CHARS), code, undefined, details);
 }
 
 /** The status a caller sees. Unknown errors become INTERNAL with no internals in the message. */
 export function toConnectError(error: unknown, log?: (error: unknown) => void): ConnectError {
-  if (error instanceof ConnectError) return error;
+  if (error instanceof ConnectError) return withBoundedMessage(error);
   if (error instanceof RoutingError) return fromUpstream(error.failure, upstreamRequests(error.attempts));
   if (error instanceof UpstreamError) return fromUpstream(error, 1);
   log?.(error);

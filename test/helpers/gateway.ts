@@ -3,16 +3,17 @@ import { Writable } from "node:stream";
 import type { ExecutionContext } from "ava";
 import { createInferenceClient, type InferenceClient } from "../../clients/inference-client.js";
 import { validateConfig } from "../../server/config/load.js";
-import { startGateway, type Gateway } from "../../server/gateway.js";
+import { startGateway, type Gateway, type GatewayOptions } from "../../server/gateway.js";
 import { seededRandom } from "../fakes/script.js";
 
 export type TestGateway = { gateway: Gateway; client: InferenceClient; baseUrl: string; logs: string[] };
 
 /**
  * Starts a gateway from a config document; it is closed when the test ends. Its routing randomness
- * is seeded, so a test that involves weighted or exploring strategies replays identically.
+ * is seeded (options.random overrides), so a test that involves weighted or exploring strategies
+ * replays identically.
  */
-export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>, seed = 20261201): Promise<TestGateway> {
+export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>, options: GatewayOptions = {}): Promise<TestGateway> {
   const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", ...document }, "test config");
   const logs: string[] = [];
   const sink = new Writable({
@@ -21,7 +22,7 @@ export async function startTestGateway(t: ExecutionContext, document: Record<str
       done();
     },
   });
-  const gateway = await startGateway(config, { logDestination: sink, random: seededRandom(seed) });
+  const gateway = await startGateway(config, { logDestination: sink, random: seededRandom(20261201), ...options });
   t.teardown(() => gateway.close(100));
   const baseUrl = `http://${gateway.address}`;
   return { gateway, client: createInferenceClient({ baseUrl, timeoutMs: 10_000 }), baseUrl, logs };

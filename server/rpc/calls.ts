@@ -1,0 +1,166 @@
+// The one implementation of InferenceService behind every door: validate and convert the proto
+// request to neutral values, admit it through the policy chain, call the router, convert back.
+// The connect-node ServiceImpl and the grpc-js handlers only translate their call objects into an
+// InboundCall and hand over; errors leave here as ConnectErrors with their final status.
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import {
+  ListModelsResponseSchema,
+  TargetState_Circuit,
+  type CompleteChunk,
+  type CompleteRequest,
+  type CompleteResponse,
+  type EmbedRequest,
+  type EmbedResponse,
+  type ListModelsResponse,
+} from "../../gen/switchboard/v1/inference_pb.js";
+import { admit, type Admission, type CallOutcome, type InboundCall, type PolicyChain } from "../policy/chain.js";
+import { RoutingError, StreamBrokenError, StreamInterruptedError, type CallOptions, type Router } from "../routing/router.js";
+import type { CircuitState } from "../routing/target-state.js";
+import { completionRequestFromProto, embeddingRequestFromProto } from "./convert-request.js";
+import { completionToProto, embeddingsToProto, streamEventToProto } from "./convert-response.js";
+import { invalidArgument, toConnectError } from "./errors.js";
+
+export type CallDeps = {
+  /** The router in force now; a config reload swaps it between calls. */
+  router(): Router;
+  /** Steps every call passes before the router (empty: admit all). */
+  policy: PolicyChain;
+  logError(error: unknown): void;
+  /** A call that ended with an upstream failure, after every retry and fallback. */
+  logUpstreamFailure(error: RoutingError): void;
+  /** A stream the caller's cancel or deadline ended after output reached it, with what it consumed. */
+  logInterrupted(error: StreamInterruptedError): void;
+};
+
+const CIRCUIT: Record<CircuitState, TargetState_Circuit> = {
+  closed: TargetState_Circuit.CLOSED,
+  open: TargetState_Circuit.OPEN,
+  half_open: TargetState_Circuit.HALF_OPEN,
+};
+
+export type InferenceCalls = {
+  complete(call: InboundCall, request: CompleteRequest): Promise<CompleteResponse>;
+  streamComplete(call: InboundCall, request: CompleteRequest): AsyncGenerator<CompleteChunk>;
+  embed(call: InboundCall, request: EmbedRequest): Promise<EmbedResponse>;
+  listModels(call: InboundCall): Promise<ListModelsResponse>;
+};
+
+function routerOptions(call: InboundCall, admission: Admission): CallOptions {
+  return { signal: call.signal, deadline: call.deadline, caller: admission.caller?.name };
+}
+
+function withMetadata<T extends { metadata: Record<string, string> }>(value: T, admission: Admission): T {
+  return admission.metadata ? { ...value, metadata: { ...value.metadata, ...admission.metadata } } : value;
+}
+
+const codeOf = (error: unknown) => (error instanceof ConnectError ? error.code : Code.Internal);
+
+export function createInferenceCalls(deps: CallDeps): InferenceCalls {
+  const fail = (error: unknown): ConnectError => {
+    if (error instanceof RoutingError) deps.logUpstreamFailure(error);
+    return toConnectError(error, deps.logError);
+  };
+  return {
+    async complete(call, request) {
+      const { value, problems } = completionRequestFromProto(request);
+      if (problems.length > 0) throw invalidArgument(problems);
+      let admission: Admission = {};
+      try {
+        const admitted = admit(deps.policy, call, value);
+        admission = admitted instanceof Promise ? await admitted : admitted;
+        const result = await deps.router().complete(withMetadata(value, admission), routerOptions(call, admission));
+        admission.settle?.({ code: 0, usage: { ...result.usage, costNanoUsd: result.costNanoUsd }, provider: result.route.provider, targetModel: result.route.targetModel });
+        return completionToProto(result);
+      } catch (error) {
+        const status = fail(error);
+        admission.settle?.({ code: status.code });
+        throw status;
+      }
+    },
+
+    async *streamComplete(call, request) {
+      const { value, problems } = completionRequestFromProto(request);
+      if (problems.length > 0) throw invalidArgument(problems);
+      let admission: Admission = {};
+      let outcome: CallOutcome = { code: Code.Canceled };
+      try {
+        const admitted = admit(deps.policy, call, value);
+        admission = admitted instanceof Promise ? await admitted : admitted;
+        for await (const event of deps.router().stream(withMetadata(value, admission), routerOptions(call, admission))) {
+          if (event.type === "done") {
+            outcome = { code: 0, usage: { ...event.usage, costNanoUsd: event.costNanoUsd }, provider: event.route.provider, targetModel: event.route.targetModel };
+          }
+          yield streamEventToProto(event);
+        }
+      } catch (error) {
+        const status = fail(error);
+        outcome = { code: codeOf(status) };
+        if (error instanceof StreamBrokenError) {
+          // Output already reached the caller: report what was consumed before the error status.
+          outcome.usage = { ...error.partial.usage, costNanoUsd: error.partial.costNanoUsd };
+          yield streamEventToProto({ type: "done", id: "", finishReason: "error", ...error.partial });
+        }
+        if (error instanceof StreamInterruptedError) {
+          outcome.usage = { ...error.partial.usage, costNanoUsd: error.partial.costNanoUsd };
+          deps.logInterrupted(error);
+        }
+        throw status;
+      } finally {
+        admission.settle?.(outcome);
+      }
+    },
+
+    async embed(call, request) {
+      const { value, problems } = embeddingRequestFromProto(request);
+      if (problems.length > 0) throw invalidArgument(problems);
+      let admission: Admission = {};
+      try {
+        const admitted = admit(deps.policy, call, value);
+        admission = admitted instanceof Promise ? await admitted : admitted;
+        const result = await deps.router().embed(withMetadata(value, admission), routerOptions(call, admission));
+        admission.settle?.({ code: 0, usage: { ...result.usage, costNanoUsd: result.costNanoUsd }, provider: result.route.provider, targetModel: result.route.targetModel });
+        return embeddingsToProto(result);
+      } catch (error) {
+        const status = fail(error);
+        admission.settle?.({ code: status.code });
+        throw status;
+      }
+    },
+
+    async listModels(call) {
+      const admitted = admit(deps.policy, call, undefined);
+      try {
+        const admission = admitted instanceof Promise ? await admitted : admitted;
+        admission.settle?.({ code: 0 });
+      } catch (error) {
+        throw fail(error);
+      }
+      return create(ListModelsResponseSchema, {
+        models: deps
+          .router()
+          .list()
+          .map((alias) => ({
+            name: alias.name,
+            strategy: alias.config.strategy,
+            targets: alias.targets.map((t) => ({
+              provider: t.adapter.name,
+              providerType: t.adapter.type,
+              model: t.config.model,
+              region: t.config.region ?? "",
+              internal: t.config.internal,
+              priority: t.config.priority,
+              weight: t.config.weight,
+              state: {
+                circuit: CIRCUIT[t.state.circuit],
+                inFlight: t.state.inFlight,
+                latencyMs: t.state.latencyMs ?? 0,
+                successes: BigInt(t.state.successes),
+                failures: BigInt(t.state.failures),
+              },
+            })),
+          })),
+      });
+    },
+  };
+}

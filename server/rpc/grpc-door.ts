@@ -1,0 +1,198 @@
+// The native gRPC door: @grpc/grpc-js serving InferenceService, health and reflection over HTTP/2
+// connections handed over by listen.ts. The handlers only translate grpc-js calls into InboundCalls
+// and statuses; the work is calls.ts, the same as behind the connect-node door.
+import type { Duplex } from "node:stream";
+import { create, toBinary, type DescFile } from "@bufbuild/protobuf";
+import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import * as grpc from "@grpc/grpc-js";
+import { ReflectionService } from "@grpc/reflection";
+import {
+  Health,
+  HealthCheckResponseSchema,
+  HealthCheckResponse_ServingStatus as Status,
+  HealthListResponseSchema,
+  type HealthCheckRequest,
+} from "../../gen/grpc/health/v1/health_pb.js";
+import { InferenceService, type CompleteRequest, type EmbedRequest } from "../../gen/switchboard/v1/inference_pb.js";
+import type { InboundCall, Method } from "../policy/chain.js";
+import type { InferenceCalls } from "./calls.js";
+import { toConnectError } from "./errors.js";
+import { UndecodableRequest, grpcServiceDefinition, toGrpcStatus } from "./grpc-definition.js";
+import { correctGrpcStatuses } from "./grpc-statuses.js";
+import type { HealthStatus } from "./health.js";
+
+export type GrpcDoor = {
+  /** Takes an HTTP/2 connection (cleartext, or already TLS-terminated by listen.ts). */
+  accept(socket: Duplex): void;
+  /** GOAWAY to every connection; resolves when the calls in flight have finished. */
+  drain(): Promise<void>;
+  /** Cuts whatever is left. */
+  destroy(): void;
+};
+
+export type GrpcDoorOptions = {
+  calls: InferenceCalls;
+  health: HealthStatus;
+  /** Files whose services reflection lists, with everything they import. */
+  files: DescFile[];
+  maxMessageBytes: number;
+  logError(error: unknown): void;
+};
+
+type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
+
+function headerOf(metadata: grpc.Metadata) {
+  return (name: string): string | undefined => {
+    const value = metadata.get(name)[0];
+    return value === undefined ? undefined : String(value);
+  };
+}
+
+/** Aborts when the caller cancels; the router enforces the deadline itself. */
+function cancelSignal(call: AnyCall): AbortSignal {
+  const controller = new AbortController();
+  // A reason is passed so abort() does not build a DOMException (measurably slow on Node 20).
+  call.once("cancelled", () => controller.abort(new ConnectError("the caller cancelled the call", Code.Canceled)));
+  return controller.signal;
+}
+
+/** The call as policy and the router see it. */
+function inboundCall(call: AnyCall, method: Method): InboundCall {
+  const deadline = call.getDeadline();
+  const epoch = deadline instanceof Date ? deadline.getTime() : deadline;
+  return { protocol: "grpc", method, header: headerOf(call.metadata), signal: cancelSignal(call), deadline: Number.isFinite(epoch) ? epoch : undefined };
+}
+
+function statusOf(error: unknown, logError: (error: unknown) => void): grpc.ServerErrorResponse {
+  return toGrpcStatus(toConnectError(error, logError));
+}
+
+function unary<Req>(method: Method, run: (call: InboundCall, request: Req) => Promise<unknown>, logError: (e: unknown) => void): grpc.handleUnaryCall<Req | UndecodableRequest, unknown> {
+  return (call, callback) => {
+    const request = call.request;
+    if (request instanceof UndecodableRequest) return callback(toGrpcStatus(request.error));
+    run(inboundCall(call, method), request).then(
+      (response) => callback(null, response),
+      (error: unknown) => callback(statusOf(error, logError)),
+    );
+  };
+}
+
+/** Waits for the transport to take more, or for the call to end. */
+function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      call.off("drain", done);
+      call.off("cancelled", done);
+      resolve();
+    };
+    call.once("drain", done);
+    call.once("cancelled", done);
+  });
+}
+
+function serverStream<Req>(
+  run: (call: grpc.ServerWritableStream<unknown, unknown>, request: Req) => AsyncIterable<unknown>,
+  logError: (e: unknown) => void,
+): grpc.handleServerStreamingCall<Req | UndecodableRequest, unknown> {
+  return (call) => {
+    const request = call.request;
+    if (request instanceof UndecodableRequest) {
+      call.emit("error", toGrpcStatus(request.error));
+      return;
+    }
+    void (async () => {
+      try {
+        for await (const message of run(call, request)) {
+          if (call.cancelled) return;
+          if (!call.write(message)) await drained(call);
+        }
+        call.end();
+      } catch (error) {
+        call.emit("error", statusOf(error, logError));
+      }
+    })();
+  };
+}
+
+function healthHandlers(health: HealthStatus) {
+  return {
+    check: (call: grpc.ServerUnaryCall<HealthCheckRequest | UndecodableRequest, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const request = call.request;
+      if (request instanceof UndecodableRequest) return callback(toGrpcStatus(request.error));
+      const status = health.get(request.service);
+      if (status === undefined) return callback(toGrpcStatus(new ConnectError(`unknown service "${request.service}"`, Code.NotFound)));
+      callback(null, create(HealthCheckResponseSchema, { status }));
+    },
+    list: (_call: grpc.ServerUnaryCall<unknown, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+      const statuses: Record<string, { status: Status }> = {};
+      for (const [service, status] of health.all()) statuses[service] = { status };
+      callback(null, create(HealthListResponseSchema, { statuses }));
+    },
+    watch: serverStream<HealthCheckRequest>(
+      async function* (call, request) {
+        const signal = cancelSignal(call);
+        let last: Status | undefined;
+        while (!signal.aborted) {
+          const status = health.get(request.service) ?? Status.SERVICE_UNKNOWN;
+          if (status !== last) {
+            last = status;
+            yield create(HealthCheckResponseSchema, { status });
+          }
+          // Watch streams end once NOT_SERVING is told on shutdown, so they cannot hold the drain open.
+          if (health.shuttingDown) return;
+          await health.changed(signal);
+        }
+      },
+      () => undefined,
+    ),
+  };
+}
+
+function reflectionPackage(files: DescFile[]) {
+  const withDependencies = (file: DescFile): Buffer[] => {
+    const ordered: DescFile[] = [];
+    const walk = (f: DescFile) => {
+      if (ordered.includes(f)) return;
+      ordered.push(f);
+      f.dependencies.forEach(walk);
+    };
+    walk(file);
+    return ordered.map((f) => Buffer.from(toBinary(FileDescriptorProtoSchema, f.proto)));
+  };
+  const pkg: Record<string, { format: "Protocol Buffer 3 DescriptorProto"; type: object; fileDescriptorProtos: Buffer[] }> = {};
+  for (const file of files) {
+    for (const service of file.services) {
+      pkg[service.typeName] = { format: "Protocol Buffer 3 DescriptorProto", type: {}, fileDescriptorProtos: withDependencies(file) };
+    }
+  }
+  return pkg;
+}
+
+export function createGrpcDoor(options: GrpcDoorOptions): GrpcDoor {
+  const server = new grpc.Server({
+    "grpc.max_receive_message_length": options.maxMessageBytes,
+    "grpc.max_send_message_length": options.maxMessageBytes,
+    // Callers' keepalive pings are welcome (Node's HTTP/2 server never refused them either).
+    "grpc.keepalive_permit_without_calls": 1,
+    "grpc.http2.min_ping_interval_without_data_ms": 1000,
+    interceptors: [correctGrpcStatuses],
+  });
+  const { calls, logError } = options;
+  server.addService(grpcServiceDefinition(InferenceService), {
+    complete: unary<CompleteRequest>("complete", calls.complete, logError),
+    streamComplete: serverStream<CompleteRequest>((call, request) => calls.streamComplete(inboundCall(call, "stream_complete"), request), logError),
+    embed: unary<EmbedRequest>("embed", calls.embed, logError),
+    listModels: unary<unknown>("list_models", (call) => calls.listModels(call), logError),
+  });
+  server.addService(grpcServiceDefinition(Health), healthHandlers(options.health));
+  new ReflectionService(reflectionPackage(options.files)).addToServer(server);
+
+  const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+  return {
+    accept: (socket) => injector.injectConnection(socket),
+    drain: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+    destroy: () => server.forceShutdown(),
+  };
+}

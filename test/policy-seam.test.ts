@@ -1,0 +1,80 @@
+// The policy seam: one chain of plain functions sees every call, whatever protocol carried it, and
+// a step's rejection reaches the caller with the same code on gRPC, gRPC-Web and Connect.
+import test from "ava";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { InferenceService } from "../gen/switchboard/v1/inference_pb.js";
+import { userText } from "../clients/inference-client.js";
+import type { CallOutcome, InboundCall, PolicyStep } from "../server/policy/chain.js";
+import type { CompletionRequest } from "../server/core/types.js";
+import { startOpenAIFake } from "./fakes/openai.js";
+import { useFake } from "./helpers/fakes.js";
+import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";
+
+async function setup(t: Parameters<typeof startTestGateway>[0], step: PolicyStep) {
+  const fake = await useFake(t, () => startOpenAIFake());
+  const gw = await startTestGateway(
+    t,
+    singleProviderConfig({ type: "openai", base_url: `${fake.url}/v1`, api_key: "sk-test-key-000000" }, "gpt-4o-mini", { web_listen: "127.0.0.1:0" }),
+    { policy: [step] },
+  );
+  const webUrl = `http://${gw.gateway.webAddress}`;
+  const transports: Record<string, Transport> = {
+    grpc: createGrpcTransport({ baseUrl: gw.baseUrl }),
+    "grpc-web": createGrpcWebTransport({ baseUrl: gw.baseUrl, httpVersion: "1.1" }),
+    connect: createConnectTransport({ baseUrl: gw.baseUrl, httpVersion: "1.1" }),
+    "connect h2 (web_listen)": createConnectTransport({ baseUrl: webUrl, httpVersion: "2" }),
+  };
+  return { fake, transports };
+}
+
+test("a policy step sees every protocol's calls, with headers, deadline and the neutral request, and settles each", async (t) => {
+  const seen: { call: InboundCall; alias?: string; caller?: string }[] = [];
+  const outcomes: CallOutcome[] = [];
+  const step: PolicyStep = (call, request) => {
+    seen.push({ call, alias: (request as CompletionRequest | undefined)?.alias, caller: call.header("x-caller") });
+    return { caller: { name: call.header("x-caller") ?? "anonymous" }, settle: (outcome) => outcomes.push(outcome) };
+  };
+  const { transports } = await setup(t, step);
+  for (const [name, transport] of Object.entries(transports)) {
+    const client = createClient(InferenceService, transport);
+    const res = await client.complete({ model: "chat", messages: [userText(name)] }, { headers: { "x-caller": name }, timeoutMs: 5000 });
+    t.is(res.message?.content[0]?.part.value, `echo: ${name}`);
+    for await (const chunk of client.streamComplete({ model: "chat", messages: [userText(name)] }, { headers: { "x-caller": name } })) void chunk;
+    await client.listModels({}, { headers: { "x-caller": name } });
+  }
+  t.deepEqual(
+    seen.map((s) => `${s.call.protocol}:${s.call.method}:${s.caller}`),
+    Object.keys(transports).flatMap((name) => {
+      const protocol = name.startsWith("connect") ? "connect" : name;
+      return ["complete", "stream_complete", "list_models"].map((method) => `${protocol}:${method}:${name}`);
+    }),
+  );
+  t.true(seen.filter((s) => s.call.method === "complete").every((s) => s.alias === "chat" && s.call.deadline !== undefined && s.call.deadline > Date.now()));
+  t.is(outcomes.length, seen.length, "every admitted call is settled once");
+  t.true(outcomes.every((o) => o.code === 0));
+  t.true(outcomes.filter((o) => o.usage !== undefined).every((o) => o.provider === "upstream" && o.usage!.inputTokens > 0));
+});
+
+test("a step's rejection reaches the caller with the same code and message on every protocol, and nothing reaches the upstream", async (t) => {
+  const step: PolicyStep = (call) => {
+    if (call.header("x-key") !== "good") throw new ConnectError("unknown virtual key", Code.PermissionDenied);
+    return {};
+  };
+  const { fake, transports } = await setup(t, step);
+  for (const [name, transport] of Object.entries(transports)) {
+    const client = createClient(InferenceService, transport);
+    const unary = ConnectError.from(await t.throwsAsync(client.complete({ model: "chat", messages: [userText("Hi")] }, { headers: { "x-key": "bad" } })));
+    t.is(unary.code, Code.PermissionDenied, name);
+    t.is(unary.rawMessage, "unknown virtual key", name);
+    const stream = ConnectError.from(
+      await t.throwsAsync(async () => {
+        for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("Hi")] })) void chunk;
+      }),
+    );
+    t.is(stream.code, Code.PermissionDenied, `${name} stream`);
+    const allowed = await client.complete({ model: "chat", messages: [userText("ok")] }, { headers: { "x-key": "good" } });
+    t.is(allowed.message?.content[0]?.part.value, "echo: ok");
+  }
+  t.is(fake.requests.length, Object.keys(transports).length, "only the admitted calls reached the upstream");
+});
