@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // switchboard serve [--config FILE] [--listen HOST:PORT]
 // switchboard check --config FILE
+// switchboard --version | --help
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfigFile, loadConfigSources, validateConfig, type LoadedConfig } from "./config/load.js";

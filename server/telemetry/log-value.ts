@@ -43,7 +43,7 @@ function errorValue(error: Error, depth: number, seen: Set<object>, isCause: boo
   let keys = 0;
   for (const [key, field] of Object.entries(error)) {
     if (key === "name" || key === "message" || key === "stack" || key === "cause" || ++keys > MAX_KEYS) continue;
-    out[key] = field === undefined ? undefined : logValue(field, depth + 1, seen, key);
+    out[key] = logValue(field, depth + 1, seen, key);
   }
   if (error.cause !== undefined) out.cause = logValue(error.cause, depth + 1, seen, "cause");
   if (error instanceof AggregateError) out.errors = logValue(error.errors, depth + 1, seen);
@@ -93,6 +93,9 @@ export function logValue(value: unknown, depth = 0, seen = new Set<object>(), ke
       out[field] = logValue(item, depth + 1, seen, field);
     }
     return out;
+  } catch {
+    // A getter that throws must not turn a log line into a crash.
+    return `[unreadable ${object.constructor?.name ?? "object"}]`;
   } finally {
     seen.delete(object);
   }

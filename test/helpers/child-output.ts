@@ -57,7 +57,8 @@ export function childOutput(child: ChildProcess): ChildOutput {
     text: () => text,
     mark: () => lines.length,
     waitForLine(pattern, options = {}) {
-      const timeoutMs = options.timeoutMs ?? 20_000;
+      // Generous: a child compiling TypeScript on a busy 2-core machine can take many seconds to start.
+      const timeoutMs = options.timeoutMs ?? 45_000;
       return new Promise<RegExpExecArray>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
         const waiter: Waiter = {

@@ -33,7 +33,7 @@ export async function watchForGateway(t: ExecutionContext, file: string, gateway
   await watcher.ready;
   return {
     watcher,
-    async nextReload(timeoutMs = 10_000) {
+    async nextReload(timeoutMs = 30_000) {
       try {
         const [config] = (await once(events, "applied", { signal: AbortSignal.timeout(timeoutMs) })) as [GatewayConfig];
         return config;
