@@ -58,7 +58,7 @@ export function childOutput(child: ChildProcess): ChildOutput {
     mark: () => lines.length,
     waitForLine(pattern, options = {}) {
       // Generous: a child compiling TypeScript on a busy 2-core machine can take many seconds to start.
-      const timeoutMs = options.timeoutMs ?? 45_000;
+      const timeoutMs = options.timeoutMs ?? 90_000;
       return new Promise<RegExpExecArray>((resolve, reject) => {
         let timer: NodeJS.Timeout | undefined;
         const waiter: Waiter = {
