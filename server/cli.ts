@@ -1,8 +1,10 @@
 #!/usr/bin/env -S npx tsx
 // switchboard serve [--config FILE] [--listen HOST:PORT]
 // switchboard check --config FILE
+// switchboard --version | --help
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfigFile, validateConfig } from "./config/load.js";
+import { ConfigError, loadConfigFile, loadConfigSources, validateConfig, type LoadedConfig } from "./config/load.js";
 import { DEMO_PROVIDER, defaultConfig } from "./config/defaults.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { startDemoUpstream, type DemoUpstream } from "./demo/upstream.js";
@@ -11,14 +13,22 @@ import { startGateway } from "./gateway.js";
 
 const USAGE = `usage:
   switchboard serve [--config FILE] [--listen HOST:PORT]   start the gateway (config also from SWITCHBOARD_CONFIG)
-  switchboard check --config FILE                          validate a config file and exit`;
+  switchboard check --config FILE                          validate a config file and exit
+  switchboard --version                                    print the version
+  switchboard --help                                       print this help`;
 
-type Loaded = { config: GatewayConfig; demo?: DemoUpstream; notes: string[] };
+type Loaded = { config: GatewayConfig; demo?: DemoUpstream; notes: string[]; fromFile?: LoadedConfig };
+
+function version(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
+}
 
 async function load(configPath: string | undefined, listen: string | undefined): Promise<Loaded> {
   if (configPath) {
-    const config = await loadConfigFile(configPath);
-    return { config: listen ? { ...config, listen } : config, notes: [`config: ${configPath}`] };
+    const fromFile = await loadConfigSources(configPath);
+    const config = listen ? { ...fromFile.config, listen } : fromFile.config;
+    return { config, notes: [`config: ${configPath}`], fromFile };
   }
   const defaults = defaultConfig(process.env);
   const notes = ["no config file given: using the built-in default config"];
@@ -28,7 +38,7 @@ async function load(configPath: string | undefined, listen: string | undefined):
     demo = await startDemoUpstream();
     defaults.document.providers[DEMO_PROVIDER].base_url = demo.baseUrl;
     notes.push(
-      `no provider credentials in the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, AWS_*):`,
+      "no provider credentials in the environment (OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY or GOOGLE_API_KEY, AWS_*)",
       `started the embedded DEMO upstream at ${demo.baseUrl} (canned answers, not a model) behind aliases "demo" and "chat-default"`,
     );
   }
@@ -36,15 +46,40 @@ async function load(configPath: string | undefined, listen: string | undefined):
   return { config: validateConfig(document, "built-in defaults"), demo, notes };
 }
 
-async function main(): Promise<number> {
-  const { values, positionals } = parseArgs({
+function parseCommandLine() {
+  return parseArgs({
     allowPositionals: true,
-    options: { config: { type: "string", short: "c" }, listen: { type: "string", short: "l" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string", short: "c" },
+      listen: { type: "string", short: "l" },
+      help: { type: "boolean", short: "h" },
+      version: { type: "boolean", short: "v" },
+    },
   });
+}
+
+async function main(): Promise<number> {
+  let commandLine: ReturnType<typeof parseCommandLine>;
+  try {
+    commandLine = parseCommandLine();
+  } catch (error) {
+    console.error(`switchboard: ${(error as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const { values, positionals } = commandLine;
+  // What was asked for goes to stdout; usage after a mistake goes to stderr.
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  if (values.version) {
+    console.log(`switchboard ${version()}`);
+    return 0;
+  }
   const command = positionals[0] ?? "serve";
-  if (values.help || !["serve", "check"].includes(command)) {
-    console.error(USAGE);
-    return values.help ? 0 : 2;
+  if (!["serve", "check"].includes(command)) {
+    console.error(`switchboard: unknown command "${command}"\n${USAGE}`);
+    return 2;
   }
   const configPath = values.config ?? process.env.SWITCHBOARD_CONFIG;
   let loaded: Loaded;
@@ -67,12 +102,11 @@ async function main(): Promise<number> {
   const gateway = await startGateway(loaded.config, { notes: loaded.notes });
   // A stray rejection in one call must not take every other call down with the process.
   process.on("unhandledRejection", (reason) => gateway.log.error({ err: reason }, "unhandled rejection (the gateway keeps running)"));
-  const watcher = configPath
-    ? watchConfigFile(configPath, {
-        apply: (config) => gateway.reload(config),
-        reject: (error) => gateway.log.error({ problems: error.problems }, "config reload rejected: the config in force stays"),
-      })
-    : undefined;
+  const handlers = {
+    apply: (config: GatewayConfig) => gateway.reload(config),
+    reject: (error: ConfigError) => gateway.log.error({ problems: error.problems }, "config reload rejected: the config in force stays"),
+  };
+  const watcher = loaded.fromFile && configPath ? watchConfigFile(configPath, handlers, { initial: loaded.fromFile }) : undefined;
   process.on("SIGHUP", () => {
     if (watcher) void watcher.reload();
     else gateway.log.warn("SIGHUP: no config file to reload (running on built-in defaults)");

@@ -12,6 +12,7 @@ import { createInferenceClient, userText } from "../clients/inference-client.js"
 import { validateConfig } from "../server/config/load.js";
 import { startGateway } from "../server/gateway.js";
 import { startOpenAIFake } from "./fakes/openai.js";
+import { childOutput, type ChildOutput } from "./helpers/child-output.js";
 import { useFake } from "./helpers/fakes.js";
 
 const run = promisify(execFile);
@@ -28,21 +29,52 @@ async function tempFile(name: string, text: string): Promise<string> {
 }
 
 /** Starts `switchboard serve` and resolves with its address once it logs that it listens. */
-function serve(args: string[]): Promise<{ child: ChildProcess; address: string; output: () => string }> {
+async function serve(args: string[]): Promise<{ child: ChildProcess; address: string; output: ChildOutput }> {
   const child = spawn(process.execPath, [...CLI, "serve", "--listen", "127.0.0.1:0", ...args], { env: ENV_WITHOUT_KEYS });
-  let output = "";
-  return new Promise((resolve, reject) => {
-    child.stdout?.on("data", (d: Buffer) => {
-      output += d.toString();
-      const match = /"address":"([^"]+)".*switchboard listening/.exec(output);
-      if (match) resolve({ child, address: match[1], output: () => output });
-    });
-    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-    child.once("exit", (code) => reject(new Error(`exited ${code}: ${output}`)));
-  });
+  const output = childOutput(child);
+  try {
+    const [, address] = await output.waitForLine(/"address":"([^"]+)".*switchboard listening/);
+    return { child, address, output };
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw error;
+  }
 }
 
 const exitCode = (child: ChildProcess) => new Promise<number | null>((resolve) => child.once("exit", resolve));
+
+const messagesOf = (text: string) =>
+  text
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .map((line) => (JSON.parse(line) as { msg: string }).msg);
+
+test("--version prints the package version on stdout and exits 0", async (t) => {
+  const manifest = JSON.parse(await readFile(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  const { stdout, stderr } = await run(process.execPath, [...CLI, "--version"], { env: ENV_WITHOUT_KEYS });
+  t.is(stdout, `switchboard ${manifest.version}\n`);
+  t.is(stderr, "");
+});
+
+test("--help prints the usage on stdout and exits 0", async (t) => {
+  const { stdout, stderr } = await run(process.execPath, [...CLI, "--help"], { env: ENV_WITHOUT_KEYS });
+  t.regex(stdout, /^usage:\n {2}switchboard serve/);
+  t.regex(stdout, /switchboard --version/);
+  t.is(stderr, "");
+});
+
+test("an unknown command or option prints the usage on stderr and exits 2", async (t) => {
+  for (const args of [["servee"], ["--bogus"]]) {
+    const error = (await t.throwsAsync(run(process.execPath, [...CLI, ...args], { env: ENV_WITHOUT_KEYS }))) as Error & {
+      code: number;
+      stdout: string;
+      stderr: string;
+    };
+    t.is(error.code, 2, args.join(" "));
+    t.is(error.stdout, "", args.join(" "));
+    t.regex(error.stderr, /usage:\n {2}switchboard serve/, args.join(" "));
+  }
+});
 
 test("check: an invalid file exits non-zero with the path of each bad field", async (t) => {
   const file = await tempFile(
@@ -69,7 +101,7 @@ test("serve: an invalid config exits 2 before listening", async (t) => {
 test("serve with no config and no keys: the demo alias streams through the OpenAI adapter", async (t) => {
   const { child, address, output } = await serve([]);
   t.teardown(() => child.kill("SIGKILL"));
-  t.regex(output(), /embedded DEMO upstream/);
+  t.regex(output.text(), /embedded DEMO upstream/);
   const client = createInferenceClient({ baseUrl: `http://${address}` });
   let text = "";
   for await (const chunk of client.streamComplete({ model: "chat-default", messages: [userText("Hi")] })) {
@@ -77,6 +109,9 @@ test("serve with no config and no keys: the demo alias streams through the OpenA
     if (chunk.event.case === "done") t.is(chunk.event.value.route?.providerType, "openai");
   }
   t.regex(text, /demo upstream \(canned, not a model\)/);
+  const notes = messagesOf(output.text());
+  t.true(notes.some((msg) => msg.startsWith("no provider credentials in the environment")));
+  t.deepEqual(notes.filter((msg) => msg.endsWith(":")), [], "no start-up line ends in a dangling colon");
   child.kill("SIGTERM");
   t.is(await exitCode(child), 0);
 });

@@ -4,8 +4,9 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ConfigError, loadConfigFile, validateConfig } from "../server/config/load.js";
+import { ConfigError, loadConfigFile, loadConfigSources, validateConfig } from "../server/config/load.js";
 import { defaultConfig } from "../server/config/defaults.js";
+import { MISSING } from "../server/config/sources.js";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -98,4 +99,25 @@ test("the README's example config is examples/switchboard.yaml, and it is valid"
   const summarizer = config.models.summarizer.targets;
   t.deepEqual(summarizer.map((x) => x.priority), [1, 2], "routing.json set the priorities");
   t.is(config.rules.length, 3);
+});
+
+test("a load reports every file it read: the config, its policy files and its secret files", async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), "sb-sources-"));
+  const file = join(dir, "switchboard.yaml");
+  await writeFile(join(dir, "key"), "sk-sources-000001\n");
+  await writeFile(join(dir, "routing.json"), JSON.stringify({ routing: [{ model: "gpt-4o-mini", priority: 3 }] }));
+  const document = {
+    providers: { "openai-main": { type: "openai", api_key: `\${file:${join(dir, "key")}}` } },
+    models: { chat: { policy_file: "routing.json", targets: [{ provider: "openai-main", model: "gpt-4o-mini" }] } },
+  };
+  await writeFile(file, JSON.stringify(document));
+  const { config, sources } = await loadConfigSources(file, {});
+  t.is(config.models.chat.targets[0].priority, 3);
+  t.deepEqual([...sources.keys()].sort(), [join(dir, "key"), join(dir, "routing.json"), file].sort());
+  t.true([...sources.values()].every((hash) => hash !== MISSING));
+
+  // A file that cannot be read is reported too, so a watcher reloads once it appears.
+  await writeFile(file, JSON.stringify({ ...document, providers: { "openai-main": { type: "openai", api_key: `\${file:${join(dir, "later")}}` } } }));
+  const error = await t.throwsAsync(loadConfigSources(file, {}), { instanceOf: ConfigError });
+  t.is(error?.sources.get(join(dir, "later")), MISSING);
 });

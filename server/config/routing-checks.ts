@@ -1,6 +1,5 @@
 // Config checks that need more than the schema: the article's JSON policy file, and rules that
 // name aliases, providers and CEL expressions. Run once at load, never per call.
-import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { parse as parseCel } from "@bufbuild/cel";
 import type { AliasConfig, GatewayConfig } from "./schema.js";
@@ -9,13 +8,14 @@ type PolicyEntry = { model?: unknown; priority?: unknown; weight?: unknown };
 
 /**
  * Reads `{"routing": [{"model": "gpt-4o", "priority": 1}, …]}` and applies each entry's priority
- * (and weight, when given) to the alias's target of that name. Returns problems, if any.
+ * (and weight, when given) to the alias's target of that name. Returns problems, if any. `read`
+ * is the loader's, so the file is among those the config watcher watches.
  */
-export function applyPolicyFile(alias: AliasConfig, at: string, baseDir: string): string[] {
+export function applyPolicyFile(alias: AliasConfig, at: string, baseDir: string, read: (path: string) => string): string[] {
   const path = resolve(baseDir, alias.policy_file ?? "");
   let document: { routing?: unknown };
   try {
-    document = JSON.parse(readFileSync(path, "utf8")) as { routing?: unknown };
+    document = JSON.parse(read(path)) as { routing?: unknown };
   } catch (error) {
     return [`${at}: cannot read policy file ${path}: ${(error as Error).message}`];
   }

@@ -10,6 +10,7 @@ import { createInferenceClient, userText } from "../../clients/inference-client.
 import { validateConfig, type ConfigError } from "../../server/config/load.js";
 import { watchConfigFile } from "../../server/config/watch.js";
 import { programs } from "../fakes/script.js";
+import { childOutput } from "../helpers/child-output.js";
 import { providersFor, routingGateway, runCalls, startUpstreams, type Upstreams } from "../helpers/routing.js";
 
 const ask = () => ({ model: "chat", messages: [userText("Hi")] });
@@ -90,35 +91,27 @@ test("the CLI reloads on SIGHUP and when the file changes", async (t) => {
   await writeFile(file, JSON.stringify(configFor(up, "a")));
   const child = spawn(process.execPath, ["--import=tsx", "server/cli.ts", "serve", "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
   t.teardown(() => child.kill("SIGKILL"));
-  let output = "";
-  const address = await new Promise<string>((resolve, reject) => {
-    child.stdout.on("data", (d: Buffer) => {
-      output += d.toString();
-      const match = /"address":"([^"]+)"/.exec(output);
-      if (match) resolve(match[1]);
-    });
-    child.once("exit", () => reject(new Error(output)));
-  });
+  const output = childOutput(child);
+  const [, address] = await output.waitForLine(/"address":"([^"]+)".*switchboard listening/);
   const client = createInferenceClient({ baseUrl: `http://${address}` });
   t.is((await client.complete(ask())).route?.provider, "a");
 
-  const waitFor = async (provider: string) => {
-    for (let i = 0; i < 100; i++) {
-      if ((await client.complete(ask())).route?.provider === provider) return true;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return false;
-  };
+  let mark = output.mark();
   await writeFile(file, JSON.stringify(configFor(up, "b")));
-  t.true(await waitFor("b"), "a file change is picked up");
+  await output.waitForLine(/config reloaded/, { after: mark });
+  t.is((await client.complete(ask())).route?.provider, "b", "a file change is picked up");
+
+  mark = output.mark();
   await writeFile(file, "models: {broken");
   child.kill("SIGHUP");
-  await new Promise((r) => setTimeout(r, 500));
-  t.regex(output, /config reload rejected/);
+  await output.waitForLine(/config reload rejected/, { after: mark });
   t.is((await client.complete(ask())).route?.provider, "b", "an invalid file changes nothing");
+
+  mark = output.mark();
   await writeFile(file, JSON.stringify(configFor(up, "a")));
   child.kill("SIGHUP");
-  t.true(await waitFor("a"), "SIGHUP reloads");
+  await output.waitForLine(/config reloaded/, { after: mark });
+  t.is((await client.complete(ask())).route?.provider, "a", "SIGHUP reloads");
 });
 
 test("secret rotation: a ${file:…} credential is re-read on reload, no restart", async (t) => {
