@@ -4,6 +4,7 @@
 // carry over for targets that still exist. The old generation's clients close once it is idle.
 import type { GatewayConfig } from "./config/schema.js";
 import { createPriceCatalog } from "./core/pricing.js";
+import { useSecretsOf } from "./core/redact.js";
 import { preloadTokenizer } from "./core/tokens.js";
 import type { ProviderAdapter } from "./providers/provider.js";
 import { createProvider } from "./providers/registry.js";
@@ -15,7 +16,13 @@ import type { Logger } from "./telemetry/log.js";
 /** Provider types whose upstreams may report no usage, so the gateway counts tokens itself. */
 const ESTIMATES_USAGE = new Set(["openai-compatible", "sagemaker", "gemini"]);
 
-type Generation = { config: GatewayConfig; providers: Map<string, ProviderAdapter>; router: Router };
+type Generation = {
+  config: GatewayConfig;
+  /** The config object as loaded (it carries its secrets for redaction). */
+  source: GatewayConfig;
+  providers: Map<string, ProviderAdapter>;
+  router: Router;
+};
 
 // Settings bound to the listening socket: a reload cannot change them.
 const RESTART_ONLY = ["listen", "web_listen", "tls", "max_message_bytes"] as const;
@@ -48,7 +55,7 @@ function buildGeneration(config: GatewayConfig, transport: Transport, states: Ta
     Object.values(config.models).some((m) => m.strategy === "cost") ||
     config.rules.length > 0;
   if (needsTokenizer) preloadTokenizer();
-  return { config, providers, router: new Router(aliases, { states, rules: config.rules, random }) };
+  return { config, source: config, providers, router: new Router(aliases, { states, rules: config.rules, random }) };
 }
 
 export class Runtime {
@@ -63,6 +70,7 @@ export class Runtime {
     private readonly random?: () => number,
   ) {
     this.current = buildGeneration(config, transport, this.states, random);
+    useSecretsOf(this.current, config);
   }
 
   router(): Router {
@@ -80,14 +88,20 @@ export class Runtime {
   reload(config: GatewayConfig): void {
     const changed = RESTART_ONLY.filter((key) => JSON.stringify(config[key]) !== JSON.stringify(this.current.config[key]));
     if (changed.length > 0) this.log.warn({ fields: changed }, "config reload: these settings need a restart and were not applied");
-    const next = buildGeneration(
-      { ...config, listen: this.current.config.listen, web_listen: this.current.config.web_listen, tls: this.current.config.tls },
-      this.transport,
-      this.states,
-      this.random,
-    );
+    const next = {
+      ...buildGeneration(
+        { ...config, listen: this.current.config.listen, web_listen: this.current.config.web_listen, tls: this.current.config.tls },
+        this.transport,
+        this.states,
+        this.random,
+      ),
+      source: config,
+    };
     const old = this.current;
     this.current = next;
+    // Redaction covers the secrets of the generations still serving calls, not every secret ever
+    // rotated out: the old generation's are dropped once it retires.
+    useSecretsOf(next, config);
     const targets = Object.entries(config.models).flatMap(([alias, m]) => m.targets.map((t) => ({ alias, ...t })));
     this.states.retain(
       new Set(targets.map((t) => TargetStates.key(t.provider, t.model))),
@@ -100,6 +114,7 @@ export class Runtime {
   private async retire(generation: Generation): Promise<void> {
     await generation.router.whenIdle();
     await Promise.all([...generation.providers.values()].map((p) => p.close().catch(() => undefined)));
+    if (generation !== this.current) useSecretsOf(generation, undefined);
   }
 
   async close(): Promise<void> {
