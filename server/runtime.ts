@@ -112,6 +112,7 @@ export class Runtime {
   }
 
   private async retire(generation: Generation): Promise<void> {
+    if (generation.router.idle && generation !== this.current) useSecretsOf(generation, undefined);
     await generation.router.whenIdle();
     await Promise.all([...generation.providers.values()].map((p) => p.close().catch(() => undefined)));
     if (generation !== this.current) useSecretsOf(generation, undefined);

@@ -79,7 +79,7 @@ export class Router {
   private readonly random: () => number;
   readonly states: TargetStates;
   private active = 0;
-  private idle: (() => void)[] = [];
+  private idleWaiters: (() => void)[] = [];
 
   constructor(aliases: ResolvedAlias[], options: RouterOptions = {}) {
     this.byName = new Map(aliases.map((a) => [a.name, a]));
@@ -88,13 +88,18 @@ export class Router {
     this.states = options.states ?? new TargetStates();
   }
 
+  /** Whether no call is running on this router now. */
+  get idle(): boolean {
+    return this.active === 0;
+  }
+
   /** Resolves once no call is running on this router (used to retire it after a reload). */
   whenIdle(): Promise<void> {
-    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
+    return this.active === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private leave(): void {
-    if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+    if (--this.active === 0) for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   list(): ResolvedAlias[] {
