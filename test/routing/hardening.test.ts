@@ -171,3 +171,20 @@ test("error-info-attempts-counts-upstream-requests: a fast fail on an open circu
   t.regex(fast.rawMessage, /circuit open/);
   t.is(attempts(fast), "0");
 });
+
+test("deadline-ended-stream-reports-usage: a stream the caller's deadline ends after output still reports what it consumed", async (t) => {
+  const up = await startUpstreams(t, ["a"]);
+  const { client, logs } = await routingGateway(t, up, { chat: { idle_timeout_ms: 60_000, targets: [target("a")] } });
+  up.a.enqueue(stallAfterOne);
+  const { kinds, error } = await streamUntilError(client.streamComplete(ask(), { timeoutMs: 1500 }));
+  t.is(error.code, Code.DeadlineExceeded);
+  t.deepEqual(kinds, ["textDelta"]);
+  await up.a.settled(2000);
+  const find = () => logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l.msg).includes("usage so far"));
+  for (const until = Date.now() + 5000; !find() && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+  const line = find();
+  t.truthy(line, "the interrupted stream was logged with its usage");
+  t.is(line?.provider, "a");
+  t.true(Number(line?.outputTokens) > 0 && Number(line?.inputTokens) > 0);
+  t.is(line?.estimated, true);
+});
