@@ -6,11 +6,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { AliasConfig, TargetConfig } from "../config/schema.js";
 import { UPSTREAM_ERROR_TABLE, UpstreamError, upstreamErrorFromUnknown, type UpstreamErrorKind } from "../core/errors.js";
 import type { TokenUsage } from "../core/types.js";
-import type { ProviderAdapter } from "../providers/provider.js";
+import type { ProviderAdapter, UpstreamTarget } from "../providers/provider.js";
 import type { CallScope } from "./deadline.js";
 import type { TargetState } from "./target-state.js";
 
-export type PlannedTarget = { config: TargetConfig; adapter: ProviderAdapter; state: TargetState };
+export type PlannedTarget = { config: TargetConfig; upstream: UpstreamTarget; adapter: ProviderAdapter; state: TargetState };
 export type AttemptRecord = {
   provider: string;
   targetModel: string;

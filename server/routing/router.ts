@@ -189,7 +189,7 @@ export class Router {
   private async completeOnce(request: CompletionRequest, options: CallOptions): Promise<RoutedCompletion> {
     const run = await this.execute(request, options, async (target, signal): Promise<Completion> => {
       try {
-        return await target.adapter.complete(request, target.config, signal);
+        return await target.adapter.complete(request, target.upstream, signal);
       } catch (error) {
         if (isRefusal(error)) return { id: "", text: "", toolCalls: [], finishReason: "content_filter", usage: emptyUsage() };
         throw error;
@@ -212,7 +212,7 @@ export class Router {
   private async *streamOnce(request: CompletionRequest, options: CallOptions): AsyncGenerator<RoutedStreamEvent> {
     // Fail over only until the first event: once the caller has seen output, a failure ends the call.
     const run = await this.execute(request, options, async (target, signal) => {
-      const iterator = target.adapter.stream(request, target.config, signal)[Symbol.asyncIterator]();
+      const iterator = target.adapter.stream(request, target.upstream, signal)[Symbol.asyncIterator]();
       try {
         return { iterator, first: await iterator.next() };
       } catch (error) {
@@ -260,7 +260,7 @@ export class Router {
   async embed(request: EmbeddingRequest, options: CallOptions): Promise<RoutedEmbeddings> {
     this.enter();
     try {
-      const run = await this.execute(request, options, (target, signal) => target.adapter.embed(request, target.config, signal));
+      const run = await this.execute(request, options, (target, signal) => target.adapter.embed(request, target.upstream, signal));
       run.scope.dispose();
       const e = run.value;
       return { ...e, ...this.bill(run.alias, run.target, run.log, e.usage, e.modelVersion) };
