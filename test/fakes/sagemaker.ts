@@ -247,9 +247,10 @@ async function sendStream(container: Container, reply: FakeReply, res: FakeRespo
     res.end();
     return;
   }
-  if (reply.kind === "cut" || reply.kind === "stream_error") {
+  if (reply.kind === "cut" || reply.kind === "stream_error" || reply.kind === "stall") {
     await parts.push(partialStep(container).text);
     await parts.flush();
+    if (reply.kind === "stall") return; // the client's abort closes it
     await sleep(10);
     if (reply.kind === "cut") return cutConnection(res);
     const headers = { ":message-type": "exception", ":exception-type": "ModelStreamError", ":content-type": "application/json" };

@@ -45,6 +45,8 @@ export type FakeReply =
   | { kind: "malformed" }
   /** Streams: send part of the answer, then drop the connection. Unary: drop it at once. */
   | { kind: "cut" }
+  /** Streams: send part of the answer, then go silent with the connection open. Unary: never answer. */
+  | { kind: "stall" }
   /** Streams: send part of the answer, then the provider's in-band error event. */
   | { kind: "stream_error"; error: FakeErrorKind };
 
