@@ -202,6 +202,16 @@ test("embeddings are not offered", async (t) => {
   t.is(ConnectError.from(error).code, Code.Unimplemented);
 });
 
+test("tgi-stream-without-details-ends-with-done: the event with generated_text ends the stream", async (t) => {
+  const { fake, client } = await setup(t, "tgi", {}, { omitDetails: true });
+  fake.enqueue({ kind: "reply", chunks: ["Bonjour", " le", " monde"] });
+  const { text, done } = await collect(client.streamComplete({ model: "chat", messages: [userText("Salut")] }));
+  t.is(text, "Bonjour le monde");
+  t.is(done?.finishReason, FinishReason.STOP, "it ended on the end-of-sequence token");
+  t.true(done?.usage?.estimated, "without details the output tokens are estimated too");
+  t.true((done?.usage?.outputTokens ?? 0n) > 0n);
+});
+
 // ---- the adapter directly: exact error kinds ------------------------------------------------
 
 const REQUEST: CompletionRequest = {

@@ -236,7 +236,7 @@ export const SCENARIOS: Record<ScenarioName, Scenario> = {
       for await (const chunk of ctx.client.streamComplete(ask("Hi"), { timeoutMs: 1500 })) seen.push(chunk.event.case ?? "");
     });
     ctx.t.true(seen.includes("textDelta"), "the text before the stall reached the caller");
-    await ctx.fake.settled(500);
+    await ctx.fake.settled(1000);
     ctx.t.true(ctx.fake.last().aborted, "the upstream stream was closed at the deadline");
   },
 
