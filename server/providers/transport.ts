@@ -109,7 +109,10 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const settings = proxySettings(options.env ?? process.env);
   const routes = settings ? new ProxyRoutes(settings) : undefined;
   const pool = { connections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 };
-  const dispatcher: Dispatcher = settings ? new EnvHttpProxyAgent({ ...pool, ...settings }) : new Agent(pool);
+  // Explicit values ("" for unset), so that undici does not read process.env again on its own.
+  const dispatcher: Dispatcher = settings
+    ? new EnvHttpProxyAgent({ ...pool, httpProxy: settings.httpProxy ?? "", httpsProxy: settings.httpsProxy ?? "", noProxy: settings.noProxy })
+    : new Agent(pool);
   const sockets = { keepAlive: true, maxSockets: connections };
   const httpAgent = new HttpAgent(sockets);
   const httpsAgent = new HttpsAgent(sockets);
