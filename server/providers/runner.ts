@@ -6,6 +6,7 @@
 // - abort-on-return: a stream's upstream request is aborted when the signal fires *and* when the
 //   consumer stops iterating, whether the SDK is waiting for headers or reading the body;
 // - finishing a stream: only a stream the provider itself finished yields `done`;
+// - tool-call arguments from the upstream held to the API's contract (see wire-common.ts);
 // - usage: what the upstream did not report is estimated, and marked so.
 import { UpstreamError } from "../core/errors.js";
 import { roughMessageTokens, roughTokens } from "../core/tokens.js";
@@ -20,6 +21,7 @@ import type {
 import { connectFailure } from "./network-errors.js";
 import type { ProviderType } from "./options.js";
 import type { DoneEvent, ProviderAdapter, UpstreamTarget } from "./provider.js";
+import { isJsonObjectText, malformedArguments } from "./wire-common.js";
 
 /** The counts an upstream reported; the runner estimates the ones it left out. */
 export type ReportedUsage = Partial<Omit<TokenUsage, "estimated">>;
@@ -84,6 +86,36 @@ function embeddingUsage(reported: ReportedUsage | undefined, inputs: string[]): 
   };
 }
 
+/** An answer's tool calls held to the arguments contract (wire-common.ts). */
+function checkedToolCalls(provider: string, answer: UpstreamCompletion): UpstreamCompletion["toolCalls"] {
+  return answer.toolCalls.map((call) => {
+    if (call.argumentsJson.trim() === "") return { ...call, argumentsJson: "{}" };
+    if (answer.finishReason !== "length" && !isJsonObjectText(call.argumentsJson)) throw malformedArguments(provider, call.id);
+    return call;
+  });
+}
+
+/** A stream's tool-call arguments, gathered from its deltas to be held to the same contract at the end. */
+class StreamedToolCalls {
+  private readonly calls = new Map<number, { id: string; json: string }>();
+
+  add(event: Extract<StreamEvent, { type: "tool_call" }>): void {
+    const call = this.calls.get(event.index);
+    if (call) call.json += event.argumentsDelta;
+    else this.calls.set(event.index, { id: event.id ?? "", json: event.argumentsDelta });
+  }
+
+  /** The `{}` deltas for calls that streamed no arguments; throws for arguments that are not an object. */
+  finish(provider: string, finishReason: DoneEvent["finishReason"]): StreamEvent[] {
+    const extra: StreamEvent[] = [];
+    for (const [index, call] of this.calls) {
+      if (call.json.trim() === "") extra.push({ type: "tool_call", index, argumentsDelta: "{}" });
+      else if (finishReason !== "length" && !isJsonObjectText(call.json)) throw malformedArguments(provider, call.id);
+    }
+    return extra;
+  }
+}
+
 /** The text an answer's output tokens are estimated from: its text, tool names and arguments. */
 function outputText(completion: UpstreamCompletion): string {
   return completion.text + completion.toolCalls.map((c) => c.name + c.argumentsJson).join("");
@@ -105,6 +137,7 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
     const forward = () => upstream.abort(signal.reason);
     signal.addEventListener("abort", forward, { once: true });
     let output = "";
+    const toolCalls = new StreamedToolCalls();
     try {
       let decoder: StreamDecoder<Chunk>;
       try {
@@ -113,7 +146,10 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
         for await (const chunk of opened.chunks) {
           for (const event of decoder.push(chunk)) {
             if (event.type === "text") output += event.text;
-            else if (event.type === "tool_call") output += (event.name ?? "") + event.argumentsDelta;
+            else if (event.type === "tool_call") {
+              output += (event.name ?? "") + event.argumentsDelta;
+              toolCalls.add(event);
+            }
             yield event;
           }
         }
@@ -125,6 +161,7 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
       if (signal.aborted) throw signal.reason;
       if (!decoder.finished) throw streamEndedEarly(name);
       const end = decoder.finish();
+      yield* toolCalls.finish(name, end.finishReason);
       yield { ...end, usage: completeUsage(end.usage, request, output) };
     } finally {
       signal.removeEventListener("abort", forward);
@@ -145,7 +182,8 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
       } catch (error) {
         throw failure(error, signal);
       }
-      return { ...answer, usage: completeUsage(answer.usage, request, outputText(answer)) };
+      const checked = { ...answer, toolCalls: checkedToolCalls(name, answer) };
+      return { ...checked, usage: completeUsage(answer.usage, request, outputText(checked)) };
     },
 
     stream,

@@ -21,15 +21,16 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
-/**
- * A tool call's arguments for a wire that carries them as a JSON object (Anthropic, Gemini, Bedrock).
- * One behaviour for every such adapter: empty arguments are `{}`; a JSON object passes through;
- * anything else (invalid JSON — which a model may well have produced on an earlier turn — or a
- * JSON array or scalar) is rejected as invalid_request (INVALID_ARGUMENT, naming the call) before
- * any upstream request, rather than silently sent as `{}`: the gateway never drops caller data.
- * The other direction needs no parsing: arguments an upstream sends travel to the caller exactly
- * as sent (OpenAI's as its string, the others' objects as JSON).
- */
+// Tool-call arguments are a JSON object encoded as a string (the API's contract, which the RPC
+// layer enforces on callers). One behaviour, in both directions:
+// - to an upstream whose wire takes an object (Anthropic, Gemini, Bedrock): empty arguments are
+//   `{}`, a JSON object passes through, anything else is invalid_request (never sent as `{}`);
+// - from an upstream (OpenAI's wire carries a string the model wrote): empty arguments become
+//   `{}`; arguments that are not a JSON object make the answer malformed (UNAVAILABLE, retried or
+//   failed over like any unparseable answer), unless the answer was cut by its token limit
+//   (FINISH_REASON_LENGTH), whose truncated arguments travel as they came so the caller sees why.
+
+/** Arguments for a wire that takes a JSON object; throws invalid_request for anything else. */
 export function toolArgumentsObject(provider: string, call: ToolCallPart): Record<string, unknown> {
   if (call.argumentsJson.trim() === "") return {};
   let value: unknown;
@@ -46,6 +47,19 @@ export function toolArgumentsObject(provider: string, call: ToolCallPart): Recor
     );
   }
   return value;
+}
+
+/** Whether an upstream's arguments text is a JSON object (the API's contract for arguments_json). */
+export function isJsonObjectText(text: string): boolean {
+  try {
+    return isPlainObject(JSON.parse(text));
+  } catch {
+    return false;
+  }
+}
+
+export function malformedArguments(provider: string, callId: string): UpstreamError {
+  return new UpstreamError("malformed", provider, `provider "${provider}" answered tool call "${callId}" with arguments that are not a JSON object`);
 }
 
 /** A JSON value when `text` parses, else undefined (tool results may be plain text). */

@@ -56,7 +56,7 @@ function toolCallsOf(reply: Reply) {
   return (reply.toolCalls ?? []).map((c) => ({
     id: c.id,
     type: "function",
-    function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+    function: { name: c.name, arguments: c.rawArguments ?? JSON.stringify(c.arguments) },
   }));
 }
 

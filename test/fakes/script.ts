@@ -9,6 +9,8 @@ export type FakeToolCall = {
   arguments: Record<string, unknown>;
   /** Opaque state a provider attaches to a call (Gemini's thoughtSignature), where it has one. */
   signature?: string;
+  /** Arguments sent verbatim instead of `arguments` as JSON, on wires that carry a string (OpenAI). */
+  rawArguments?: string;
 };
 export type FakeUsage = { input: number; output: number; cached?: number };
 
