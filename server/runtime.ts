@@ -7,14 +7,29 @@ import { createPriceCatalog } from "./core/pricing.js";
 import { useSecretsOf } from "./core/redact.js";
 import { preloadTokenizer } from "./core/tokens.js";
 import type { ProviderAdapter } from "./providers/provider.js";
-import { createProvider } from "./providers/registry.js";
+import { createProvider, upstreamTarget } from "./providers/registry.js";
 import type { Transport } from "./providers/transport.js";
 import { Router, type ResolvedAlias } from "./routing/router.js";
 import { TargetStates } from "./routing/target-state.js";
 import type { Logger } from "./telemetry/log.js";
 
-/** Provider types whose upstreams may report no usage, so the gateway counts tokens itself. */
-const ESTIMATES_USAGE = new Set(["openai-compatible", "sagemaker", "gemini"]);
+/**
+ * Targets whose upstream routinely reports no usage, so the gateway counts tokens itself:
+ * OpenAI-compatible servers and SageMaker containers often omit it, the Gemini API gives no
+ * embedding counts, Cohere on Bedrock none at all.
+ *
+ * The tokenizer (js-tiktoken o200k) costs ~1 s of CPU and ~160 MB RSS (68 MB heap) to load,
+ * measured on the 2-core dev machine; loaded on a live call it would stall the event loop for that
+ * second. So it is loaded here, at start-up or reload, when such a target exists (or the cost
+ * strategy or rules need counts), and never on a call: the adapters' usage estimates count with it
+ * when it is loaded and by ~4 characters a token otherwise (tokens.ts rough*). A gateway whose
+ * upstreams all report usage (OpenAI, Anthropic, Bedrock chat) thus never pays 160 MB for the rare
+ * answer without usage; that answer is still marked `estimated`, only more roughly.
+ */
+function estimatesUsage(type: string, model: string): boolean {
+  if (type === "openai-compatible" || type === "sagemaker" || type === "gemini") return true;
+  return type === "bedrock" && model.includes("cohere.embed");
+}
 
 type Generation = {
   config: GatewayConfig;
@@ -39,19 +54,14 @@ function buildGeneration(config: GatewayConfig, transport: Transport, states: Ta
     roundRobin: alias.targets.map(() => 0),
     targets: alias.targets.map((target) => ({
       config: target,
-      upstream: {
-        model: target.model,
-        targetVariant: target.target_variant,
-        inferenceComponent: target.inference_component,
-        customAttributes: target.custom_attributes,
-      },
+      upstream: upstreamTarget(target),
       adapter: providers.get(target.provider) as ProviderAdapter,
       price: catalog.lookup(target.model),
       state: states.get(name, target.provider, target.model, alias.circuit),
     })),
   }));
   const needsTokenizer =
-    Object.values(config.providers).some((p) => ESTIMATES_USAGE.has(p.type)) ||
+    Object.values(config.models).some((m) => m.targets.some((t) => estimatesUsage(config.providers[t.provider]?.type ?? "", t.model))) ||
     Object.values(config.models).some((m) => m.strategy === "cost") ||
     config.rules.length > 0;
   if (needsTokenizer) preloadTokenizer();

@@ -6,7 +6,7 @@ import { ErrorInfoSchema, RetryInfoSchema } from "../gen/google/rpc/error_detail
 import { FinishReason, Role, ToolChoice_Mode, type CompleteChunk } from "../gen/switchboard/v1/inference_pb.js";
 import { parts, systemText, userText } from "../clients/inference-client.js";
 import type { FinishReason as FinishReasonName } from "../server/core/types.js";
-import { MessagesStreamDecoder, finishFromAnthropic } from "../server/providers/anthropic.js";
+import { MessagesStreamDecoder, finishFromAnthropic } from "../server/providers/anthropic-wire.js";
 import { startAnthropicFake, type AnthropicFakeOptions } from "./fakes/anthropic.js";
 import { useFake } from "./helpers/fakes.js";
 import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";

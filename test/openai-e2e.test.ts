@@ -254,3 +254,34 @@ test("stream error event mid-stream ends the call with a status", async (t) => {
   t.is(error.code, Code.Unavailable);
   t.deepEqual(kinds, ["textDelta", "done"], "the partial usage arrives in a Done before the error status");
 });
+
+test("upstream-tool-arguments-not-json-are-a-malformed-answer: UNAVAILABLE unary, Done ERROR then UNAVAILABLE streamed", async (t) => {
+  const { fake, client } = await setup(t);
+  const broken = { kind: "reply" as const, toolCalls: [{ id: "call_bad", name: "get_weather", arguments: {}, rawArguments: '{"city": "Par' }] };
+  const request = { model: "chat", messages: [userText("Weather?")] };
+  fake.enqueue(broken);
+  const unary = ConnectError.from(await t.throwsAsync(client.complete(request)));
+  t.is(unary.code, Code.Unavailable);
+  t.regex(unary.rawMessage, /tool call "call_bad" with arguments that are not a JSON object/);
+  fake.enqueue(broken);
+  const { kinds, error } = await streamUntilError(client.streamComplete(request));
+  t.is(error.code, Code.Unavailable);
+  t.deepEqual(kinds.slice(-2), ["toolCallDelta", "done"], "the deltas that got through, then the Done, then the status");
+});
+
+test("upstream-tool-arguments-empty-become-an-empty-object, unary and streamed; truncated ones pass with LENGTH", async (t) => {
+  const { fake, client } = await setup(t);
+  const request = { model: "chat", messages: [userText("Now?")] };
+  const empty = { kind: "reply" as const, toolCalls: [{ id: "call_now", name: "get_time", arguments: {}, rawArguments: "" }] };
+  fake.enqueue(empty);
+  const unary = await client.complete(request);
+  const call = unary.message?.content.find((p) => p.part.case === "toolCall")?.part;
+  t.is(call?.case === "toolCall" ? call.value.argumentsJson : undefined, "{}");
+  fake.enqueue(empty);
+  let streamed = "";
+  for await (const chunk of client.streamComplete(request)) if (chunk.event.case === "toolCallDelta") streamed += chunk.event.value.argumentsDelta;
+  t.is(streamed, "{}");
+  fake.enqueue({ kind: "reply", finish: "length", toolCalls: [{ id: "call_cut", name: "get_weather", arguments: {}, rawArguments: '{"ci' }] });
+  const cut = await client.complete(request);
+  t.is(cut.finishReason, FinishReason.LENGTH);
+});

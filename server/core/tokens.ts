@@ -1,7 +1,7 @@
 // Token estimates for providers that report no usage (some OpenAI-compatible servers, SageMaker
-// containers) and for cost-aware routing. The o200k_base BPE tables are loaded on first use only:
-// they cost about a second of CPU and tens of MB, which a gateway whose providers all report usage
-// never pays.
+// containers) and for cost-aware routing. The o200k_base BPE tables cost about a second of CPU
+// and ~160 MB RSS to load, so they are loaded at start-up only when the config needs them
+// (runtime.ts); live calls use the rough* counts, which never load them.
 import { createRequire } from "node:module";
 import type { Tiktoken } from "js-tiktoken/lite";
 import type { ChatMessage } from "./types.js";
@@ -38,6 +38,11 @@ export function countMessageTokens(messages: ChatMessage[]): number {
     }
   }
   return total;
+}
+
+/** Whether the BPE tables are loaded (only ever at start-up or reload, by preloadTokenizer). */
+export function tokenizerLoaded(): boolean {
+  return encoder !== undefined;
 }
 
 /** Loads the BPE tables now (at startup) so the first estimate does not stall a live call. */

@@ -15,17 +15,9 @@ import type {
   ToolUseBlock,
 } from "@aws-sdk/client-bedrock-runtime";
 import { UpstreamError } from "../core/errors.js";
-import type {
-  Completion,
-  CompletionRequest,
-  FinishReason,
-  ImagePart,
-  StreamEvent,
-  TokenUsage,
-  ToolCallPart,
-  ToolResultPart,
-} from "../core/types.js";
-import { estimateUsage } from "./openai-wire.js";
+import type { CompletionRequest, FinishReason, ImagePart, StreamEvent, ToolCallPart, ToolResultPart } from "../core/types.js";
+import type { ReportedUsage, StreamDecoder, UpstreamCompletion, UpstreamDone } from "./runner.js";
+import { appendTurn, parseJsonOrUndefined, toolArgumentsObject, type Turn } from "./wire-common.js";
 
 /** The part of a Converse request the gateway fills; ConverseStream takes the same fields. */
 export type ConverseBody = Pick<ConverseRequest, "messages" | "system" | "inferenceConfig" | "toolConfig">;
@@ -71,24 +63,12 @@ function imageBlock(provider: string, part: ImagePart): ContentBlock {
   return { image: { format, source: { bytes: data } } };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
 function toolUseBlock(provider: string, call: ToolCallPart): ContentBlock {
-  const input = call.argumentsJson.trim() === "" ? {} : parseJson(call.argumentsJson);
-  if (input === undefined || typeof input !== "object" || input === null || Array.isArray(input)) {
-    throw new UpstreamError("invalid_request", provider, `provider "${provider}" (Bedrock) needs tool call "${call.id}" arguments as a JSON object`);
-  }
-  return { toolUse: { toolUseId: call.id, name: call.name, input: input as Json } };
+  return { toolUse: { toolUseId: call.id, name: call.name, input: toolArgumentsObject(provider, call) as Json } };
 }
 
 function toolResultBlock(result: ToolResultPart): ContentBlock {
-  const parsed = parseJson(result.content);
+  const parsed = parseJsonOrUndefined(result.content);
   const isObject = typeof parsed === "object" && parsed !== null && !Array.isArray(parsed);
   const content: ToolResultContentBlock[] = isObject ? [{ json: parsed as Json }] : [{ text: result.content }];
   // `status` is only understood by some model families (Claude, Nova); "success" is what its
@@ -98,7 +78,7 @@ function toolResultBlock(result: ToolResultPart): ContentBlock {
 
 function toBedrockMessages(provider: string, request: CompletionRequest): { system: SystemContentBlock[]; messages: Message[] } {
   const system: SystemContentBlock[] = [];
-  const messages: Message[] = [];
+  const turns: Turn<"user" | "assistant", ContentBlock>[] = [];
   for (const message of request.messages) {
     if (message.role === "system") {
       for (const part of message.content) if (part.type === "text" && part.text !== "") system.push({ text: part.text });
@@ -112,14 +92,11 @@ function toBedrockMessages(provider: string, request: CompletionRequest): { syst
       else if (part.type === "tool_call" && role === "assistant") blocks.push(toolUseBlock(provider, part));
       else if (part.type === "tool_result" && role === "user") blocks.push(toolResultBlock(part));
     }
-    if (blocks.length === 0) continue;
     // Tool results travel in user turns; Converse wants user and assistant turns to alternate,
     // so consecutive turns of one role (several tool messages, say) become one.
-    const previous = messages.at(-1);
-    if (previous?.role === role) previous.content = [...(previous.content ?? []), ...blocks];
-    else messages.push({ role, content: blocks });
+    appendTurn(turns, role, blocks);
   }
-  return { system, messages };
+  return { system, messages: turns.map((t): Message => ({ role: t.role, content: t.blocks })) };
 }
 
 function hasToolBlocks(messages: Message[]): boolean {
@@ -189,7 +166,7 @@ export function finishFromBedrock(reason: string | undefined): FinishReason {
 }
 
 /** Bedrock counts cache reads and writes apart from inputTokens; the neutral count includes them. */
-export function usageFromBedrock(usage: BedrockUsage | undefined): TokenUsage | undefined {
+export function usageFromBedrock(usage: BedrockUsage | undefined): ReportedUsage | undefined {
   if (!usage) return undefined;
   const cacheRead = usage.cacheReadInputTokens ?? 0;
   const cacheWrite = usage.cacheWriteInputTokens ?? 0;
@@ -198,15 +175,13 @@ export function usageFromBedrock(usage: BedrockUsage | undefined): TokenUsage | 
     outputTokens: usage.outputTokens ?? 0,
     cachedInputTokens: cacheRead,
     reasoningTokens: 0,
-    estimated: false,
   };
 }
 
 export function completionFromConverse(
   provider: string,
   response: ConverseResponse & { $metadata?: { requestId?: string } },
-  request: CompletionRequest,
-): Completion {
+): UpstreamCompletion {
   const content = response.output?.message?.content;
   if (!Array.isArray(content)) throw new UpstreamError("malformed", provider, `provider "${provider}" answered without a message`);
   const text = content.map((b) => b.text ?? "").join("");
@@ -220,7 +195,7 @@ export function completionFromConverse(
     text,
     toolCalls,
     finishReason: finishFromBedrock(response.stopReason),
-    usage: usageFromBedrock(response.usage) ?? estimateUsage(request, text, toolCalls),
+    usage: usageFromBedrock(response.usage),
     // Bedrock reports no model version.
     modelVersion: undefined,
   };
@@ -231,16 +206,12 @@ export function completionFromConverse(
  * and tool blocks; the neutral tool-call index counts tool calls only. The stop reason comes in
  * messageStop and the usage in the metadata event after it, so `done` is made by finish().
  */
-export class ConverseStreamDecoder {
+export class ConverseStreamDecoder implements StreamDecoder<ConverseStreamOutput> {
   private stopReason: string | undefined;
-  private usage: TokenUsage | undefined;
-  private text = "";
+  private usage: ReportedUsage | undefined;
   private readonly toolsByBlock = new Map<number, { index: number; call: ToolCallPart }>();
 
-  constructor(
-    private readonly request: CompletionRequest,
-    private readonly id: string,
-  ) {}
+  constructor(private readonly id: string) {}
 
   get finished(): boolean {
     return this.stopReason !== undefined;
@@ -264,10 +235,7 @@ export class ConverseStreamDecoder {
       return [{ type: "tool_call", index, id: call.id, name: call.name, argumentsDelta: "" }];
     }
     const delta = event.contentBlockDelta?.delta;
-    if (delta?.text) {
-      this.text += delta.text;
-      return [{ type: "text", text: delta.text }];
-    }
+    if (delta?.text) return [{ type: "text", text: delta.text }];
     if (delta?.toolUse) {
       const { index, call, isNew } = this.tool(block);
       const fragment = delta.toolUse.input ?? "";
@@ -279,13 +247,7 @@ export class ConverseStreamDecoder {
     return [];
   }
 
-  finish(): Extract<StreamEvent, { type: "done" }> {
-    const calls = [...this.toolsByBlock.values()].map((t) => t.call);
-    return {
-      type: "done",
-      id: this.id,
-      finishReason: finishFromBedrock(this.stopReason),
-      usage: this.usage ?? estimateUsage(this.request, this.text, calls),
-    };
+  finish(): UpstreamDone {
+    return { type: "done", id: this.id, finishReason: finishFromBedrock(this.stopReason), usage: this.usage };
   }
 }

@@ -11,7 +11,6 @@ import {
   type BedrockRuntimeClientConfig,
 } from "@aws-sdk/client-bedrock-runtime";
 import { NodeHttp2Handler } from "@smithy/node-http-handler";
-import type { ProviderConfig } from "../config/schema.js";
 import {
   UpstreamError,
   mentionsContextLength,
@@ -20,12 +19,12 @@ import {
   type UpstreamErrorKind,
 } from "../core/errors.js";
 import { redact } from "../core/redact.js";
-import { countTokens } from "../core/tokens.js";
-import { emptyUsage, type Completion, type Embeddings, type StreamEvent, type TokenUsage } from "../core/types.js";
+import type { ConverseStreamOutput } from "@aws-sdk/client-bedrock-runtime";
 import { ConverseStreamDecoder, buildConverseBody, completionFromConverse } from "./bedrock-converse.js";
-import { finishStream, throwIfAborted, type ProviderFactory } from "./provider.js";
-
-type BedrockConfig = Extract<ProviderConfig, { type: "bedrock" }>;
+import type { BedrockOptions } from "./options.js";
+import type { ProviderFactory } from "./provider.js";
+import { createAdapter, type UpstreamEmbeddings } from "./runner.js";
+import type { Transport } from "./transport.js";
 
 // The AWS SDK insists on a region. With none in the config, AWS_REGION or AWS_DEFAULT_REGION, this
 // one (Bedrock's broadest). A region set only in ~/.aws/config is not read: the gateway's config is the place.
@@ -64,13 +63,12 @@ function exceptionKind(name: string, message: string): UpstreamErrorKind | undef
   return KIND_BY_EXCEPTION[name];
 }
 
-function classify(provider: string, error: unknown, signal: AbortSignal): never {
-  throwIfAborted(signal);
+function classify(provider: string, error: unknown): UpstreamError {
   if (error instanceof BedrockRuntimeServiceException) {
     const status = error.$metadata?.httpStatusCode;
     const kind = exceptionKind(error.name, error.message);
     if (status !== undefined && status >= 400) {
-      throw upstreamErrorFromHttp(provider, status, error.message, { code: error.name, kind });
+      return upstreamErrorFromHttp(provider, status, error.message, { code: error.name, kind });
     }
     if (kind !== undefined) {
       // An exception frame inside a stream: no HTTP status, only the exception's name.
@@ -78,17 +76,17 @@ function classify(provider: string, error: unknown, signal: AbortSignal): never 
         kind === "auth"
           ? `provider "${provider}" rejected the gateway's credentials; check its configuration`
           : `provider "${provider}" failed mid-stream: ${error.name}: ${redact(error.message).slice(0, 300)}`;
-      throw new UpstreamError(kind, provider, message);
+      return new UpstreamError(kind, provider, message);
     }
   }
   if (error instanceof Error && /Deserialization error|Truncated event message/i.test(error.message)) {
-    throw new UpstreamError("malformed", provider, `provider "${provider}" sent a response that could not be parsed`);
+    return new UpstreamError("malformed", provider, `provider "${provider}" sent a response that could not be parsed`);
   }
-  throw upstreamErrorFromUnknown(provider, error);
+  return upstreamErrorFromUnknown(provider, error);
 }
 
-function clientConfig(name: string, config: BedrockConfig): BedrockRuntimeClientConfig {
-  const { access_key_id: accessKeyId, secret_access_key: secretAccessKey, session_token: sessionToken } = config;
+function clientConfig(name: string, options: BedrockOptions, transport: Transport): BedrockRuntimeClientConfig {
+  const { accessKeyId, secretAccessKey, sessionToken } = options;
   let credentials: Pick<BedrockRuntimeClientConfig, "credentials" | "authSchemePreference"> = {};
   if (accessKeyId || secretAccessKey || sessionToken) {
     if (!accessKeyId || !secretAccessKey) {
@@ -101,9 +99,11 @@ function clientConfig(name: string, config: BedrockConfig): BedrockRuntimeClient
     };
   }
   // Without keys in the config the SDK's default chain applies (env, profile, SSO, container/instance role).
+  const region = options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION;
+  const endpoint = options.baseUrl ?? `https://bedrock-runtime.${region}.amazonaws.com`;
   return {
-    region: config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? DEFAULT_REGION,
-    ...(config.base_url ? { endpoint: config.base_url } : {}),
+    region,
+    ...(options.baseUrl ? { endpoint: options.baseUrl } : {}),
     ...credentials,
     maxAttempts: 1,
     // HTTP/2, as the SDK's default, but measured against the fake: the default handler opens a new
@@ -112,12 +112,12 @@ function clientConfig(name: string, config: BedrockConfig): BedrockRuntimeClient
     // is the keep-alive. The SDK still gives each ConverseStream its own session, so one slow
     // reader cannot stall the others through HTTP/2 connection-level flow control. Past
     // SESSION_STREAMS calls in flight on a session, the pool opens another rather than queueing.
-    // requestTimeout is an idle timeout per request, so long streams that keep flowing live on.
-    requestHandler: new NodeHttp2Handler({
-      disableConcurrentStreams: false,
-      maxConcurrentStreams: SESSION_STREAMS,
-      ...(config.timeout_ms ? { requestTimeout: config.timeout_ms } : {}),
-    }),
+    // No requestTimeout: the signal (deadline, timeout_ms through routing) bounds every request.
+    // The SDK's HTTP/2 handler cannot tunnel through a proxy, so behind one Bedrock takes the
+    // shared HTTP/1.1 keep-alive handler, which can (Bedrock serves both).
+    requestHandler: transport.proxyFor(endpoint)
+      ? transport.awsHttp1Handler(endpoint)
+      : new NodeHttp2Handler({ disableConcurrentStreams: false, maxConcurrentStreams: SESSION_STREAMS }),
   };
 }
 
@@ -154,16 +154,18 @@ async function mapLimited<T, R>(
   try {
     await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   } catch (error) {
-    failed.abort();
+    failed.abort(error);
     throw error;
   }
-  throwIfAborted(signal);
+  if (signal.aborted) throw signal.reason;
   return results;
 }
 
-// The shared transport (HTTP/1.1) is not used: Bedrock gets its HTTP/2 handler in clientConfig.
-export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, config) => {
-  const client = new BedrockRuntimeClient(clientConfig(name, config));
+export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, options: BedrockOptions, { transport }) => {
+  const config = clientConfig(name, options, transport);
+  // A handler from the shared transport (behind a proxy) is not the client's to destroy.
+  const ownsHandler = config.requestHandler instanceof NodeHttp2Handler;
+  const client = new BedrockRuntimeClient(config);
 
   const malformed = (what: string) => new UpstreamError("malformed", name, `provider "${name}" answered ${what}`);
 
@@ -177,7 +179,7 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, config) 
     return parsed as Record<string, unknown>;
   }
 
-  async function embedTitan(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal): Promise<Embeddings> {
+  async function embedTitan(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal): Promise<UpstreamEmbeddings> {
     const answers = await mapLimited(inputs, EMBED_CONCURRENCY, signal, (inputText, s) =>
       invokeJson(model, { inputText, ...(dimensions !== undefined ? { dimensions } : {}) }, s),
     );
@@ -186,13 +188,11 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, config) 
       return a.embedding;
     });
     const counts = answers.map((a) => a.inputTextTokenCount);
-    const usage: TokenUsage = counts.every((n) => typeof n === "number")
-      ? { ...emptyUsage(), inputTokens: counts.reduce((sum, n) => sum + n, 0) }
-      : { ...emptyUsage(), inputTokens: inputs.reduce((n, t) => n + countTokens(t), 0), estimated: true };
-    return { vectors, usage };
+    const counted = counts.every((n) => typeof n === "number");
+    return { vectors, usage: counted ? { inputTokens: counts.reduce((sum: number, n) => sum + (n as number), 0) } : undefined };
   }
 
-  async function embedCohere(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal): Promise<Embeddings> {
+  async function embedCohere(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal): Promise<UpstreamEmbeddings> {
     const batches: string[][] = [];
     for (let i = 0; i < inputs.length; i += COHERE_BATCH) batches.push(inputs.slice(i, i + COHERE_BATCH));
     const answers = await mapLimited(batches, EMBED_CONCURRENCY, signal, (texts, s) =>
@@ -204,65 +204,41 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, config) 
       if (!Array.isArray(raw) || raw.length !== batches[i].length || !raw.every(isVector)) throw malformed("without embeddings");
       return raw as number[][];
     });
-    // Cohere's body carries no token counts.
-    return { vectors, usage: { ...emptyUsage(), inputTokens: inputs.reduce((n, t) => n + countTokens(t), 0), estimated: true } };
+    // Cohere's body carries no token counts: the runner estimates them.
+    return { vectors, usage: undefined };
   }
 
-  return {
+  return createAdapter<ConverseStreamOutput>({
     name,
     type: "bedrock",
+    timeoutMs: options.timeoutMs,
+    classify: (error) => classify(name, error),
 
-    async complete(request, target, signal): Promise<Completion> {
-      try {
-        const command = new ConverseCommand({ modelId: target.model, ...buildConverseBody(name, request) });
-        const response = await client.send(command, { abortSignal: signal });
-        return completionFromConverse(name, response, request);
-      } catch (error) {
-        classify(name, error, signal);
-      }
+    async sendUnary(request, target, signal) {
+      const command = new ConverseCommand({ modelId: target.model, ...buildConverseBody(name, request) });
+      return completionFromConverse(name, await client.send(command, { abortSignal: signal }));
     },
 
-    async *stream(request, target, signal): AsyncGenerator<StreamEvent> {
-      // A consumer that stops reading must end the upstream stream too, not only a fired signal.
-      const upstream = new AbortController();
-      const forward = () => upstream.abort(signal.reason);
-      signal.addEventListener("abort", forward, { once: true });
-      try {
-        let decoder: ConverseStreamDecoder;
-        try {
-          throwIfAborted(signal);
-          const command = new ConverseStreamCommand({ modelId: target.model, ...buildConverseBody(name, request) });
-          const response = await client.send(command, { abortSignal: upstream.signal });
-          decoder = new ConverseStreamDecoder(request, response.$metadata.requestId ?? "");
-          if (!response.stream) throw malformed("without an event stream");
-          for await (const event of response.stream) yield* decoder.push(event);
-        } catch (error) {
-          classify(name, error, signal);
-        }
-        yield finishStream(name, decoder, signal);
-      } finally {
-        signal.removeEventListener("abort", forward);
-        upstream.abort();
-      }
+    async openStream(request, target, signal) {
+      const command = new ConverseStreamCommand({ modelId: target.model, ...buildConverseBody(name, request) });
+      const response = await client.send(command, { abortSignal: signal });
+      if (!response.stream) throw malformed("without an event stream");
+      return { chunks: response.stream, decoder: new ConverseStreamDecoder(response.$metadata.requestId ?? "") };
     },
 
-    async embed(request, target, signal): Promise<Embeddings> {
+    async embed(request, target, signal) {
       const family = embeddingFamily(target.model);
-      try {
-        if (family === "titan") return await embedTitan(target.model, request.inputs, request.dimensions, signal);
-        if (family === "cohere") return await embedCohere(target.model, request.inputs, request.dimensions, signal);
-        throw new UpstreamError(
-          "unsupported",
-          name,
-          `provider "${name}" has no embeddings body for Bedrock model "${target.model}" (Titan and Cohere embedding models are supported)`,
-        );
-      } catch (error) {
-        classify(name, error, signal);
-      }
+      if (family === "titan") return embedTitan(target.model, request.inputs, request.dimensions, signal);
+      if (family === "cohere") return embedCohere(target.model, request.inputs, request.dimensions, signal);
+      throw new UpstreamError(
+        "unsupported",
+        name,
+        `provider "${name}" has no embeddings body for Bedrock model "${target.model}" (Titan and Cohere embedding models are supported)`,
+      );
     },
 
     async close() {
-      client.destroy();
+      if (ownsHandler) client.destroy();
     },
-  };
+  });
 };

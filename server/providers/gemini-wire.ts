@@ -10,23 +10,11 @@ import {
   type Part,
   type ToolConfig,
 } from "@google/genai";
-import type {
-  Completion,
-  CompletionRequest,
-  FinishReason,
-  ImagePart,
-  StreamEvent,
-  TokenUsage,
-  ToolCallPart,
-  ToolResultPart,
-} from "../core/types.js";
-import { estimateUsage } from "./openai-wire.js";
+import type { CompletionRequest, FinishReason, ImagePart, StreamEvent, ToolCallPart, ToolResultPart } from "../core/types.js";
+import type { ReportedUsage, StreamDecoder, UpstreamCompletion, UpstreamDone } from "./runner.js";
+import { appendTurn, base64, parseDataUrl, toolArgumentsObject, type Turn } from "./wire-common.js";
 
 export type GeminiRequest = { contents: Content[]; config: GenerateContentConfig };
-
-function base64(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
-}
 
 const IMAGE_TYPES_BY_EXTENSION: Record<string, string> = {
   png: "image/png",
@@ -41,8 +29,8 @@ const IMAGE_TYPES_BY_EXTENSION: Record<string, string> = {
 function imageToPart(image: ImagePart): Part {
   if (image.data) return { inlineData: { mimeType: image.mimeType, data: base64(image.data) } };
   const url = image.url ?? "";
-  const inline = /^data:([^;,]+);base64,(.*)$/s.exec(url);
-  if (inline) return { inlineData: { mimeType: inline[1], data: inline[2] } };
+  const inline = parseDataUrl(url);
+  if (inline) return { inlineData: { mimeType: inline.mimeType, data: inline.base64 } };
   // fileData needs a MIME type and callers may send a bare URL: infer it from the extension.
   const extension = /\.([A-Za-z0-9]+)(?:[?#].*)?$/.exec(url)?.[1]?.toLowerCase() ?? "";
   const mimeType = image.mimeType || IMAGE_TYPES_BY_EXTENSION[extension] || "image/jpeg";
@@ -65,23 +53,14 @@ export function toolResultResponse(result: ToolResultPart): Record<string, unkno
   return isPlainObject(value) ? value : { result: value };
 }
 
-function parseArguments(json: string): Record<string, unknown> {
-  try {
-    const value: unknown = JSON.parse(json || "{}");
-    return isPlainObject(value) ? value : {};
-  } catch {
-    return {};
-  }
-}
-
-function toParts(request: CompletionRequest["messages"][number]): Part[] {
+function toParts(provider: string, request: CompletionRequest["messages"][number]): Part[] {
   const parts: Part[] = [];
   for (const part of request.content) {
     if (part.type === "text") parts.push({ text: part.text });
     else if (part.type === "image") parts.push(imageToPart(part));
     else if (part.type === "tool_call") {
       parts.push({
-        functionCall: { id: part.id || undefined, name: part.name, args: parseArguments(part.argumentsJson) },
+        functionCall: { id: part.id || undefined, name: part.name, args: toolArgumentsObject(provider, part) },
         ...(part.providerState ? { thoughtSignature: part.providerState } : {}),
       });
     } else {
@@ -108,22 +87,19 @@ function toToolConfig(request: CompletionRequest): ToolConfig | undefined {
   }
 }
 
-export function buildGeminiRequest(request: CompletionRequest, abortSignal: AbortSignal): GeminiRequest {
+export function buildGeminiRequest(provider: string, request: CompletionRequest, abortSignal: AbortSignal): GeminiRequest {
   const system: string[] = [];
-  const contents: Content[] = [];
+  const turns: Turn<"user" | "model", Part>[] = [];
   for (const message of request.messages) {
     if (message.role === "system") {
       system.push(...message.content.flatMap((p) => (p.type === "text" ? [p.text] : [])));
       continue;
     }
     const role = message.role === "assistant" ? "model" : "user";
-    const parts = toParts(message);
-    if (parts.length === 0) continue;
     // Gemini expects turns to alternate; a tool message followed by a user message is one user turn.
-    const previous = contents.at(-1);
-    if (previous?.role === role) previous.parts = [...(previous.parts ?? []), ...parts];
-    else contents.push({ role, parts });
+    appendTurn(turns, role, toParts(provider, message));
   }
+  const contents: Content[] = turns.map((t) => ({ role: t.role, parts: t.blocks }));
 
   const g = request.generation;
   const config: GenerateContentConfig = {
@@ -184,7 +160,7 @@ export function finishFromGemini(reason: string | undefined, hasToolCalls: boole
 }
 
 /** Gemini's usage; thinking tokens are billed as output, so they count into outputTokens. */
-export function usageFromGemini(usage: GenerateContentResponseUsageMetadata | undefined): TokenUsage | undefined {
+export function usageFromGemini(usage: GenerateContentResponseUsageMetadata | undefined): ReportedUsage | undefined {
   if (!usage || (usage.promptTokenCount === undefined && usage.candidatesTokenCount === undefined)) return undefined;
   const reasoning = usage.thoughtsTokenCount ?? 0;
   return {
@@ -192,7 +168,6 @@ export function usageFromGemini(usage: GenerateContentResponseUsageMetadata | un
     outputTokens: (usage.candidatesTokenCount ?? 0) + reasoning,
     cachedInputTokens: usage.cachedContentTokenCount ?? 0,
     reasoningTokens: reasoning,
-    estimated: false,
   };
 }
 
@@ -228,7 +203,7 @@ export function isGenerateContentResponse(response: unknown): response is Genera
   return Array.isArray(candidates) ? candidates.length > 0 : Boolean(promptFeedback?.blockReason);
 }
 
-export function completionFromGemini(response: GenerateContentResponse, request: CompletionRequest): Completion {
+export function completionFromGemini(response: GenerateContentResponse): UpstreamCompletion {
   const parts = answerParts(response);
   const text = parts.map((p) => p.text ?? "").join("");
   const toolCalls = parts.filter((p) => p.functionCall).map(toolCallFrom);
@@ -240,7 +215,7 @@ export function completionFromGemini(response: GenerateContentResponse, request:
     text,
     toolCalls,
     finishReason,
-    usage: usageFromGemini(response.usageMetadata) ?? estimateUsage(request, text, toolCalls),
+    usage: usageFromGemini(response.usageMetadata),
     modelVersion: response.modelVersion || undefined,
   };
 }
@@ -249,15 +224,12 @@ export function completionFromGemini(response: GenerateContentResponse, request:
  * Turns streamed GenerateContentResponse chunks into neutral events. usageMetadata on each chunk
  * is a running total, so the latest one wins; function calls arrive whole, one event each.
  */
-export class GeminiStreamDecoder {
+export class GeminiStreamDecoder implements StreamDecoder<GenerateContentResponse> {
   private id = "";
   private model: string | undefined;
-  private usage: TokenUsage | undefined;
+  private usage: ReportedUsage | undefined;
   private finishReason: FinishReason | undefined;
-  private text = "";
-  private readonly toolCalls: ToolCallPart[] = [];
-
-  constructor(private readonly request: CompletionRequest) {}
+  private toolCalls = 0;
 
   /** Whether the upstream said the answer is over (a finish reason or a blocked prompt). */
   get finished(): boolean {
@@ -274,25 +246,20 @@ export class GeminiStreamDecoder {
       return events;
     }
     for (const part of answerParts(chunk)) {
-      if (part.text) {
-        this.text += part.text;
-        events.push({ type: "text", text: part.text });
-      }
+      if (part.text) events.push({ type: "text", text: part.text });
       if (part.functionCall) {
-        const index = this.toolCalls.length;
+        const index = this.toolCalls++;
         const call = toolCallFrom(part, index);
-        this.toolCalls.push(call);
         const { id, name, argumentsJson, providerState } = call;
         events.push({ type: "tool_call", index, id, name, argumentsDelta: argumentsJson, ...(providerState ? { providerState } : {}) });
       }
     }
     const reason = chunk.candidates?.[0]?.finishReason;
-    if (reason) this.finishReason = finishFromGemini(reason, this.toolCalls.length > 0);
+    if (reason) this.finishReason = finishFromGemini(reason, this.toolCalls > 0);
     return events;
   }
 
-  finish(): Extract<StreamEvent, { type: "done" }> {
-    const usage = this.usage ?? estimateUsage(this.request, this.text, this.toolCalls);
-    return { type: "done", id: this.id, finishReason: this.finishReason ?? "unspecified", usage, modelVersion: this.model };
+  finish(): UpstreamDone {
+    return { type: "done", id: this.id, finishReason: this.finishReason ?? "unspecified", usage: this.usage, modelVersion: this.model };
   }
 }

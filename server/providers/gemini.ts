@@ -3,15 +3,10 @@
 // gemini-wire.ts; this file holds the SDK calls and the classification of Google's errors.
 import { ApiError, GoogleGenAI, type EmbedContentResponse, type GenerateContentResponse } from "@google/genai";
 import { UpstreamError, upstreamErrorFromHttp, upstreamErrorFromUnknown } from "../core/errors.js";
-import { countTokens } from "../core/tokens.js";
-import { emptyUsage, type Completion, type CompletionRequest, type Embeddings, type EmbeddingRequest, type StreamEvent } from "../core/types.js";
-import {
-  GeminiStreamDecoder,
-  buildGeminiRequest,
-  completionFromGemini,
-  isGenerateContentResponse,
-} from "./gemini-wire.js";
-import { finishStream, throwIfAborted, type ProviderAdapter, type ProviderFactory } from "./provider.js";
+import { GeminiStreamDecoder, buildGeminiRequest, completionFromGemini, isGenerateContentResponse } from "./gemini-wire.js";
+import type { GeminiOptions } from "./options.js";
+import type { ProviderAdapter, ProviderFactory } from "./provider.js";
+import { createAdapter, type ReportedUsage } from "./runner.js";
 
 /** google.rpc.Status as Google puts it in error bodies. */
 type GoogleErrorStatus = {
@@ -71,12 +66,11 @@ function isCredentialsError(status: GoogleErrorStatus | undefined): boolean {
   return reasons.some((r) => /^API_KEY_/.test(r)) || /API key not valid|API key expired/i.test(status?.message ?? "");
 }
 
-function classify(provider: string, error: unknown, signal: AbortSignal): never {
-  throwIfAborted(signal);
+function classify(provider: string, error: unknown): UpstreamError {
   if (error instanceof ApiError) {
     const status = errorStatusOf(error);
     if (error.status === 400 && isCredentialsError(status)) {
-      throw new UpstreamError(
+      return new UpstreamError(
         "auth",
         provider,
         `provider "${provider}" rejected the gateway's credentials (HTTP 400 ${status?.status ?? ""}); check its configuration`,
@@ -88,34 +82,29 @@ function classify(provider: string, error: unknown, signal: AbortSignal): never 
       code: status?.status,
       retryAfterMs,
     });
-    if (error.status === 429) throw new UpstreamError(rateOrQuota(status), provider, mapped.message, mapped.options);
-    throw mapped;
+    if (error.status === 429) return new UpstreamError(rateOrQuota(status), provider, mapped.message, mapped.options);
+    return mapped;
   }
   // Vertex AI: google-auth-library found no usable Application Default Credentials.
   if (error instanceof Error && /default credentials|credential file|invalid_grant|refresh access token/i.test(error.message)) {
-    throw new UpstreamError("auth", provider, `provider "${provider}" has no usable Google credentials (Application Default Credentials); check its configuration`);
+    return new UpstreamError("auth", provider, `provider "${provider}" has no usable Google credentials (Application Default Credentials); check its configuration`);
   }
-  // The SDK's own per-attempt timer (timeout_ms) fired, not the caller's deadline.
-  if (error instanceof Error && error.name === "AbortError") {
-    throw new UpstreamError("timeout", provider, `provider "${provider}" timed out`);
-  }
-  throw upstreamErrorFromUnknown(provider, error);
+  return upstreamErrorFromUnknown(provider, error);
 }
 
 function malformed(provider: string, what: string): UpstreamError {
   return new UpstreamError("malformed", provider, `provider "${provider}" answered ${what}`);
 }
 
-function embeddingUsage(request: EmbeddingRequest, responses: EmbedContentResponse[]) {
-  // Only Vertex AI reports per-embedding token counts; the Gemini API reports none.
+/** Only Vertex AI reports per-embedding token counts; the Gemini API reports none. */
+function embeddingUsage(responses: EmbedContentResponse[]): ReportedUsage | undefined {
   const counted = responses
     .flatMap((r) => r.embeddings ?? [])
     .reduce((n, e) => n + (e.statistics?.tokenCount ?? 0), 0);
-  if (counted > 0) return { ...emptyUsage(), inputTokens: counted };
-  return { ...emptyUsage(), inputTokens: request.inputs.reduce((n, t) => n + countTokens(t), 0), estimated: true };
+  return counted > 0 ? { inputTokens: counted } : undefined;
 }
 
-function createAdapter(name: string, client: GoogleGenAI, vertex: boolean): ProviderAdapter {
+function geminiAdapter(name: string, timeoutMs: number | undefined, client: GoogleGenAI, vertex: boolean): ProviderAdapter {
   async function embedBatch(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal) {
     return client.models.embedContent({
       model,
@@ -124,79 +113,58 @@ function createAdapter(name: string, client: GoogleGenAI, vertex: boolean): Prov
     });
   }
 
-  return {
+  return createAdapter<GenerateContentResponse>({
     name,
     type: "gemini",
+    timeoutMs,
+    classify: (error) => classify(name, error),
 
-    async complete(request, target, signal): Promise<Completion> {
-      try {
-        const { contents, config } = buildGeminiRequest(request, signal);
-        const response: unknown = await client.models.generateContent({ model: target.model, contents, config });
-        if (!isGenerateContentResponse(response)) throw malformed(name, "without candidates");
-        return completionFromGemini(response, request);
-      } catch (error) {
-        classify(name, error, signal);
-      }
+    async sendUnary(request, target, signal) {
+      const { contents, config } = buildGeminiRequest(name, request, signal);
+      const response: unknown = await client.models.generateContent({ model: target.model, contents, config });
+      if (!isGenerateContentResponse(response)) throw malformed(name, "without candidates");
+      return completionFromGemini(response);
     },
 
-    async *stream(request: CompletionRequest, target, signal): AsyncGenerator<StreamEvent> {
-      // Aborted when the consumer stops early, so the SDK's body reader does not keep the socket.
-      const local = new AbortController();
-      const decoder = new GeminiStreamDecoder(request);
-      try {
-        const { contents, config } = buildGeminiRequest(request, AbortSignal.any([signal, local.signal]));
-        const stream = await client.models.generateContentStream({ model: target.model, contents, config });
-        for await (const chunk of stream as AsyncIterable<GenerateContentResponse>) {
-          yield* decoder.push(chunk);
-        }
-      } catch (error) {
-        classify(name, error, signal);
-      } finally {
-        local.abort();
-      }
-      yield finishStream(name, decoder, signal);
+    async openStream(request, target, signal) {
+      // The signal also stops the SDK's body reader, so an abort or an early return frees the socket.
+      const { contents, config } = buildGeminiRequest(name, request, signal);
+      const chunks = await client.models.generateContentStream({ model: target.model, contents, config });
+      return { chunks, decoder: new GeminiStreamDecoder() };
     },
 
-    async embed(request: EmbeddingRequest, target, signal): Promise<Embeddings> {
-      try {
-        // On Vertex AI, Gemini embedding models take one input per request (the SDK would merge a
-        // list into one content); the text-embedding-* models take a batch.
-        const oneByOne = vertex && /gemini/i.test(target.model);
-        const responses = oneByOne
-          ? await Promise.all(request.inputs.map((input) => embedBatch(target.model, [input], request.dimensions, signal)))
-          : [await embedBatch(target.model, request.inputs, request.dimensions, signal)];
-        const vectors = responses.flatMap((r) => r.embeddings ?? []).map((e) => e.values ?? []);
-        if (vectors.length !== request.inputs.length || vectors.some((v) => v.length === 0)) {
-          throw malformed(name, `${vectors.length} embeddings for ${request.inputs.length} inputs`);
-        }
-        return { vectors, usage: embeddingUsage(request, responses) };
-      } catch (error) {
-        classify(name, error, signal);
+    async embed(request, target, signal) {
+      // On Vertex AI, Gemini embedding models take one input per request (the SDK would merge a
+      // list into one content); the text-embedding-* models take a batch.
+      const oneByOne = vertex && /gemini/i.test(target.model);
+      const responses = oneByOne
+        ? await Promise.all(request.inputs.map((input) => embedBatch(target.model, [input], request.dimensions, signal)))
+        : [await embedBatch(target.model, request.inputs, request.dimensions, signal)];
+      const vectors = responses.flatMap((r) => r.embeddings ?? []).map((e) => e.values ?? []);
+      if (vectors.length !== request.inputs.length || vectors.some((v) => v.length === 0)) {
+        throw malformed(name, `${vectors.length} embeddings for ${request.inputs.length} inputs`);
       }
+      return { vectors, usage: embeddingUsage(responses) };
     },
 
     async close() {},
-  };
+  });
 }
 
-export const createGeminiProvider: ProviderFactory<"gemini"> = (name, config, { transport }) => {
-  const vertex = config.project !== undefined || config.location !== undefined;
-  if (vertex && (config.project === undefined || config.location === undefined)) {
+export const createGeminiProvider: ProviderFactory<"gemini"> = (name, options: GeminiOptions, { transport }) => {
+  const vertex = options.project !== undefined || options.location !== undefined;
+  if (vertex && (options.project === undefined || options.location === undefined)) {
     throw new Error(`providers.${name}: Vertex AI needs both project and location`);
   }
-  if (vertex === (config.api_key !== undefined)) {
+  if (vertex === (options.apiKey !== undefined)) {
     throw new Error(`providers.${name}: set either api_key (Gemini API) or project and location (Vertex AI)`);
   }
-  // No default timeout: the SDK keeps each request's timer armed until it fires, and the caller's
-  // deadline (the signal) already bounds every call.
-  const httpOptions = {
-    ...(config.base_url ? { baseUrl: config.base_url } : {}),
-    ...(config.timeout_ms ? { timeout: config.timeout_ms } : {}),
-    fetch: transport.fetch,
-  };
+  // No SDK timeout at all: the SDK keeps each request's timer armed until it fires, and the
+  // signal (the caller's deadline, the provider's timeout_ms through routing) bounds every call.
+  const httpOptions = { ...(options.baseUrl ? { baseUrl: options.baseUrl } : {}), fetch: transport.fetch };
   // retryOptions stays unset: the SDK then makes exactly one attempt.
   const client = vertex
-    ? new GoogleGenAI({ vertexai: true, project: config.project, location: config.location, httpOptions })
-    : new GoogleGenAI({ vertexai: false, apiKey: config.api_key, httpOptions: { ...httpOptions, apiVersion: "v1beta" } });
-  return createAdapter(name, client, vertex);
+    ? new GoogleGenAI({ vertexai: true, project: options.project, location: options.location, httpOptions })
+    : new GoogleGenAI({ vertexai: false, apiKey: options.apiKey, httpOptions: { ...httpOptions, apiVersion: "v1beta" } });
+  return geminiAdapter(name, options.timeoutMs, client, vertex);
 };

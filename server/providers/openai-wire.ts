@@ -11,16 +11,9 @@ import type {
   ChatCompletionToolChoiceOption,
 } from "openai/resources/chat/completions";
 import type { CompletionUsage } from "openai/resources/completions";
-import { countMessageTokens, countTokens } from "../core/tokens.js";
-import {
-  emptyUsage,
-  type Completion,
-  type CompletionRequest,
-  type FinishReason,
-  type StreamEvent,
-  type TokenUsage,
-  type ToolCallPart,
-} from "../core/types.js";
+import type { CompletionRequest, FinishReason, StreamEvent, ToolCallPart } from "../core/types.js";
+import type { ReportedUsage, StreamDecoder, UpstreamCompletion, UpstreamDone } from "./runner.js";
+import { toDataUrl } from "./wire-common.js";
 
 export type ChatBodyOptions = {
   /** OpenAI's current name is max_completion_tokens; most compatible servers still read max_tokens. */
@@ -28,10 +21,6 @@ export type ChatBodyOptions = {
 };
 
 export type ChatBody = ChatCompletionCreateParamsNonStreaming;
-
-function base64(data: Uint8Array): string {
-  return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");
-}
 
 function toWireMessages(request: CompletionRequest): ChatCompletionMessageParam[] {
   const out: ChatCompletionMessageParam[] = [];
@@ -66,7 +55,7 @@ function toWireMessages(request: CompletionRequest): ChatCompletionMessageParam[
       } else if (part.type === "text") {
         parts.push({ type: "text", text: part.text });
       } else if (part.type === "image") {
-        const url = part.url ?? `data:${part.mimeType};base64,${base64(part.data ?? new Uint8Array())}`;
+        const url = part.url ?? toDataUrl(part.mimeType, part.data ?? new Uint8Array());
         parts.push({ type: "image_url", image_url: { url } });
       }
     }
@@ -133,29 +122,17 @@ export function finishFromOpenAI(reason: string | null | undefined): FinishReaso
   }
 }
 
-export function usageFromOpenAI(usage: CompletionUsage | null | undefined): TokenUsage | undefined {
+export function usageFromOpenAI(usage: CompletionUsage | null | undefined): ReportedUsage | undefined {
   if (!usage) return undefined;
   return {
     inputTokens: usage.prompt_tokens ?? 0,
     outputTokens: usage.completion_tokens ?? 0,
     cachedInputTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
     reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
-    estimated: false,
   };
 }
 
-/** Usage counted locally, for servers that report none. */
-export function estimateUsage(request: CompletionRequest, outputText: string, toolCalls: ToolCallPart[]): TokenUsage {
-  const toolText = toolCalls.map((c) => c.name + c.argumentsJson).join("");
-  return {
-    ...emptyUsage(),
-    inputTokens: countMessageTokens(request.messages),
-    outputTokens: countTokens(outputText + toolText),
-    estimated: true,
-  };
-}
-
-export function completionFromChat(response: ChatCompletion, request: CompletionRequest): Completion {
+export function completionFromChat(response: ChatCompletion): UpstreamCompletion {
   const choice = response.choices?.[0];
   const message = choice?.message;
   const text = typeof message?.content === "string" ? message.content : "";
@@ -169,7 +146,7 @@ export function completionFromChat(response: ChatCompletion, request: Completion
     text,
     toolCalls,
     finishReason: finishFromOpenAI(choice?.finish_reason),
-    usage: usageFromOpenAI(response.usage) ?? estimateUsage(request, text, toolCalls),
+    usage: usageFromOpenAI(response.usage),
     modelVersion: response.model || undefined,
   };
 }
@@ -179,15 +156,13 @@ export function completionFromChat(response: ChatCompletion, request: Completion
  * and the usage come in different chunks (usage in a last chunk with no choices), so `done` is
  * produced by finish(), after the upstream stream ends.
  */
-export class ChatStreamDecoder {
+export class ChatStreamDecoder implements StreamDecoder<ChatCompletionChunk> {
   private id = "";
   private model: string | undefined;
   private finishReason: FinishReason = "unspecified";
-  private usage: TokenUsage | undefined;
-  private text = "";
-  private readonly toolCalls = new Map<number, ToolCallPart>();
-
-  constructor(private readonly request: CompletionRequest) {}
+  private usage: ReportedUsage | undefined;
+  /** Tool-call indexes already announced (the first delta of a call carries its id and name). */
+  private readonly toolCalls = new Set<number>();
 
   /** Whether a finish reason arrived: a stream without one was cut short. */
   get finished(): boolean {
@@ -202,23 +177,11 @@ export class ChatStreamDecoder {
     if (usage) this.usage = usage;
     for (const choice of chunk.choices ?? []) {
       const delta = choice.delta;
-      if (delta?.content) {
-        this.text += delta.content;
-        events.push({ type: "text", text: delta.content });
-      }
+      if (delta?.content) events.push({ type: "text", text: delta.content });
       for (const call of delta?.tool_calls ?? []) {
-        const known = this.toolCalls.get(call.index);
+        const known = this.toolCalls.has(call.index);
         const fragment = call.function?.arguments ?? "";
-        if (!known) {
-          this.toolCalls.set(call.index, {
-            type: "tool_call",
-            id: call.id ?? "",
-            name: call.function?.name ?? "",
-            argumentsJson: fragment,
-          });
-        } else {
-          known.argumentsJson += fragment;
-        }
+        this.toolCalls.add(call.index);
         events.push({
           type: "tool_call",
           index: call.index,
@@ -231,8 +194,7 @@ export class ChatStreamDecoder {
     return events;
   }
 
-  finish(): Extract<StreamEvent, { type: "done" }> {
-    const usage = this.usage ?? estimateUsage(this.request, this.text, [...this.toolCalls.values()]);
-    return { type: "done", id: this.id, finishReason: this.finishReason, usage, modelVersion: this.model };
+  finish(): UpstreamDone {
+    return { type: "done", id: this.id, finishReason: this.finishReason, usage: this.usage, modelVersion: this.model };
   }
 }

@@ -1,20 +1,32 @@
 // The one small interface every provider adapter implements. An adapter turns the neutral
 // request into its SDK's call, the SDK's answer back into neutral values, and the SDK's errors into
-// UpstreamError. It knows nothing of RPC, policy or routing.
-import type { ProviderConfig, ProviderType } from "../config/schema.js";
-import { UpstreamError } from "../core/errors.js";
+// UpstreamError. It knows nothing of RPC, policy, routing or the config file's schema: it is built
+// from plain ProviderOptions (options.ts) and called with a plain UpstreamTarget.
 import type { Completion, CompletionRequest, Embeddings, EmbeddingRequest, StreamEvent } from "../core/types.js";
+import type { ProviderOptions, ProviderType } from "./options.js";
 import type { Transport } from "./transport.js";
 
-/** What one call needs to know of its target, besides the request. */
-export type UpstreamTarget = { model: string; targetVariant?: string; inferenceComponent?: string; customAttributes?: string };
+export type { ProviderType } from "./options.js";
+
+/** Where one call goes on the provider: the upstream model and, for SageMaker, its invocation options. */
+export type UpstreamTarget = {
+  /** The upstream model (SageMaker: the endpoint name; Bedrock: model id or inference-profile ARN). */
+  model: string;
+  targetVariant?: string;
+  inferenceComponent?: string;
+  customAttributes?: string;
+};
 
 export interface ProviderAdapter {
   /** The provider's name in the configuration. */
   readonly name: string;
   readonly type: ProviderType;
-  /** The provider's timeout_ms: routing bounds each unary request and each stream wait by it. */
-  readonly timeoutMs?: number;
+  /**
+   * The provider's configured `timeout_ms`. Adapters do not apply it: routing aborts the attempt's
+   * signal when it passes (unary: start to last byte; stream: the wait for the first chunk and each
+   * wait between chunks). An adapter only guarantees that an aborted signal ends the upstream request.
+   */
+  readonly timeoutMs: number | undefined;
   /**
    * One upstream call. `signal` carries the caller's deadline and cancellation: when it aborts,
    * the upstream request is aborted and the signal's reason is thrown.
@@ -32,33 +44,15 @@ export type ProviderDeps = { transport: Transport };
 
 export type ProviderFactory<T extends ProviderType> = (
   name: string,
-  config: Extract<ProviderConfig, { type: T }>,
+  options: Extract<ProviderOptions, { type: T }>,
   deps: ProviderDeps,
 ) => ProviderAdapter;
 
-/** When the caller's signal has fired, its reason (deadline or cancel) wins over whatever the SDK threw. */
-export function throwIfAborted(signal: AbortSignal): void {
-  if (signal.aborted) throw signal.reason;
-}
-
-/** The client-level timeout handed to SDKs: the caller's deadline (the signal) is what really bounds a call. */
+/**
+ * The client-level timeout handed to SDKs that insist on one: only a safety net. The caller's
+ * deadline and the provider's timeout_ms (both enforced by routing through the signal) are what
+ * really bound a call.
+ */
 export const SDK_TIMEOUT_MS = 10 * 60 * 1000;
 
 export type DoneEvent = Extract<StreamEvent, { type: "done" }>;
-
-/** What an adapter's stream decoder tells at the end of the upstream stream. */
-export type StreamDecoder = { readonly finished: boolean; finish(): DoneEvent };
-
-export function streamEndedEarly(provider: string): UpstreamError {
-  return new UpstreamError("unavailable", provider, `provider "${provider}" ended the stream before it finished`);
-}
-
-/**
- * The end of an upstream stream. SDKs may end an aborted stream quietly, so the caller's abort is
- * checked first; only a stream the provider itself finished yields `done`, never a made-up one.
- */
-export function finishStream(provider: string, decoder: StreamDecoder, signal: AbortSignal): DoneEvent {
-  throwIfAborted(signal);
-  if (!decoder.finished) throw streamEndedEarly(provider);
-  return decoder.finish();
-}

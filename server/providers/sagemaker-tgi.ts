@@ -4,9 +4,9 @@
 // own chat template (and tools or images) is better served through TGI's Messages API, which is
 // the "openai" payload format.
 import { UpstreamError } from "../core/errors.js";
-import { countMessageTokens, countTokens } from "../core/tokens.js";
-import type { Completion, CompletionRequest, FinishReason, StreamEvent, TokenUsage } from "../core/types.js";
-import type { DoneEvent, PayloadCodec, PayloadStreamDecoder } from "./sagemaker.js";
+import type { CompletionRequest, FinishReason, StreamEvent } from "../core/types.js";
+import type { ReportedUsage, UpstreamCompletion, UpstreamDone } from "./runner.js";
+import { lineData, type PayloadCodec, type PayloadStreamDecoder } from "./sagemaker-payload.js";
 
 /**
  * The chat template: each turn is a `<|role|>` line followed by its text, and the prompt ends with
@@ -85,16 +85,15 @@ function finishFromTgi(reason: string | undefined): FinishReason {
   return "unspecified";
 }
 
-/** TGI reports generated tokens; the prompt's count only with decoder_input_details, so it is estimated. */
-function usageFromTgi(request: CompletionRequest, details: TgiDetails | null | undefined, text: string): TokenUsage {
+/**
+ * TGI reports generated tokens (in `details`, which some containers leave out); the prompt's count
+ * only with decoder_input_details. What is missing the runner estimates.
+ */
+function usageFromTgi(details: TgiDetails | null | undefined): ReportedUsage {
   const prefill = details?.prefill?.length ?? 0;
-  const output = details?.generated_tokens;
   return {
-    inputTokens: prefill > 0 ? prefill : countMessageTokens(request.messages),
-    outputTokens: output ?? countTokens(text),
-    cachedInputTokens: 0,
-    reasoningTokens: 0,
-    estimated: prefill === 0 || output === undefined,
+    ...(prefill > 0 ? { inputTokens: prefill } : {}),
+    ...(details?.generated_tokens !== undefined ? { outputTokens: details.generated_tokens } : {}),
   };
 }
 
@@ -105,7 +104,7 @@ export function tgiPayload(provider: string): PayloadCodec {
       return buildTgiBody(request, stream);
     },
 
-    completion(response, request): Completion {
+    completion(response): UpstreamCompletion {
       // /invocations answers a one-element array; TGI's own /generate route a bare object.
       const generated = (Array.isArray(response) ? response[0] : response) as TgiGenerated | undefined;
       if (!generated || typeof generated !== "object" || typeof generated.generated_text !== "string") {
@@ -117,17 +116,16 @@ export function tgiPayload(provider: string): PayloadCodec {
         text,
         toolCalls: [],
         finishReason: finishFromTgi(generated.details?.finish_reason),
-        usage: usageFromTgi(request, generated.details, text),
+        usage: usageFromTgi(generated.details),
       };
     },
 
-    streamDecoder(request): PayloadStreamDecoder {
-      let text = "";
-      let done: DoneEvent | undefined;
+    streamDecoder(): PayloadStreamDecoder {
+      let done: UpstreamDone | undefined;
       return {
-        line(line): StreamEvent[] {
-          const data = line.startsWith("data:") ? line.slice(5).trim() : line.trim();
-          if (data === "" || !data.startsWith("{")) return [];
+        push(line): StreamEvent[] {
+          const data = lineData(line);
+          if (data === "") return [];
           const event = JSON.parse(data) as TgiStreamLine;
           if (event.error !== undefined) {
             const kind = event.error_type === "overloaded" ? "overloaded" : "unavailable";
@@ -136,21 +134,24 @@ export function tgiPayload(provider: string): PayloadCodec {
           const events: StreamEvent[] = [];
           // Special tokens (end-of-sequence and the like) are not part of the answer.
           const piece = event.token && !event.token.special ? (event.token.text ?? "") : "";
-          if (piece) {
-            text += piece;
-            events.push({ type: "text", text: piece });
-          }
-          if (event.details) {
-            done = {
-              type: "done",
-              id: "",
-              finishReason: finishFromTgi(event.details.finish_reason),
-              usage: usageFromTgi(request, event.details, event.generated_text ?? text),
-            };
+          if (piece) events.push({ type: "text", text: piece });
+          // The last event of a token stream is the one that carries generated_text; `details`
+          // comes with it only when the container sends them (containers differ).
+          if (typeof event.generated_text === "string") {
+            const reason = event.details?.finish_reason;
+            // Without details an end-of-sequence token says it stopped by itself.
+            const finishReason = reason !== undefined ? finishFromTgi(reason) : event.token?.special ? "stop" : "unspecified";
+            done = { type: "done", id: "", finishReason, usage: usageFromTgi(event.details) };
           }
           return events;
         },
-        finish: () => done,
+        get finished() {
+          return done !== undefined;
+        },
+        finish() {
+          if (!done) throw new Error("TGI stream decoder finished before the final event");
+          return done;
+        },
       };
     },
   };

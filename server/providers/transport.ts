@@ -2,19 +2,30 @@
 // SDKs' default WHATWG fetch is the largest cost of an upstream hop; undici.request is measured
 // 2.3–2.9× cheaper, so the SDKs get a fetch-compatible shim over it. This is the only module that
 // imports undici (importing it changes Node's global fetch dispatcher).
+// An egress proxy set in the environment (proxy-env.ts) is honoured by both halves: fetch goes
+// through undici's EnvHttpProxyAgent, the AWS clients through an https-proxy-agent (CONNECT tunnel;
+// undici's ProxyAgent cannot serve node:https, which the AWS SDK's handler uses).
 import { Readable } from "node:stream";
-import { Agent, request, type Dispatcher } from "undici";
+import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from "undici";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { HttpsProxyAgent } from "https-proxy-agent";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { ProxyRoutes, proxySettings } from "./proxy-env.js";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
 export type Transport = {
-  /** fetch for SDKs that accept one (openai, anthropic). */
+  /** fetch for SDKs that accept one (openai, anthropic, gemini). */
   fetch: FetchLike;
-  /** Request handler for the AWS SDK clients, with keep-alive sockets. */
-  awsHttp1Handler(): NodeHttpHandler;
+  /**
+   * Request handler for an AWS SDK client calling `endpoint`: shared keep-alive sockets, through
+   * the egress proxy when one applies to the endpoint. Owned by the transport: a client must not
+   * destroy it.
+   */
+  awsHttp1Handler(endpoint: string): NodeHttpHandler;
+  /** The egress proxy the environment sets for `url` (NO_PROXY applied), if any. */
+  proxyFor(url: string): string | undefined;
   close(): Promise<void>;
 };
 
@@ -87,17 +98,45 @@ export function createUndiciFetch(dispatcher: Dispatcher): FetchLike {
   };
 }
 
-export function createTransport(options: { connectionsPerOrigin?: number } = {}): Transport {
+export type TransportOptions = {
+  connectionsPerOrigin?: number;
+  /** Where the proxy variables are read (default: process.env), once, when the transport is made. */
+  env?: Record<string, string | undefined>;
+};
+
+export function createTransport(options: TransportOptions = {}): Transport {
   const connections = options.connectionsPerOrigin ?? 256;
-  const dispatcher = new Agent({ connections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
-  const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: connections });
-  const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: connections });
+  const settings = proxySettings(options.env ?? process.env);
+  const routes = settings ? new ProxyRoutes(settings) : undefined;
+  const pool = { connections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 };
+  // Explicit values ("" for unset), so that undici does not read process.env again on its own.
+  const dispatcher: Dispatcher = settings
+    ? new EnvHttpProxyAgent({ ...pool, httpProxy: settings.httpProxy ?? "", httpsProxy: settings.httpsProxy ?? "", noProxy: settings.noProxy })
+    : new Agent(pool);
+  const sockets = { keepAlive: true, maxSockets: connections };
+  const httpAgent = new HttpAgent(sockets);
+  const httpsAgent = new HttpsAgent(sockets);
+  // One tunnelling agent per proxy URL, shared by every AWS client that goes through it.
+  const tunnels = new Map<string, HttpsProxyAgent<string>>();
+  const tunnelFor = (proxy: string) => {
+    let agent = tunnels.get(proxy);
+    if (!agent) tunnels.set(proxy, (agent = new HttpsProxyAgent(proxy, sockets)));
+    return agent;
+  };
+  const proxyFor = (url: string) => routes?.proxyFor(url);
   return {
     fetch: createUndiciFetch(dispatcher),
-    awsHttp1Handler: () => new NodeHttpHandler({ httpAgent, httpsAgent }),
+    proxyFor,
+    awsHttp1Handler(endpoint) {
+      const proxy = proxyFor(endpoint);
+      if (!proxy) return new NodeHttpHandler({ httpAgent, httpsAgent });
+      const agent = tunnelFor(proxy);
+      return new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent });
+    },
     async close() {
       httpAgent.destroy();
       httpsAgent.destroy();
+      for (const agent of tunnels.values()) agent.destroy();
       await dispatcher.close();
     },
   };

@@ -1,6 +1,8 @@
 // One row of the conformance table: how to start a provider's fake, how to configure the gateway
 // for it, and how to read back what the adapter sent in that provider's wire format. Rows live in
 // rows/<provider>.ts; the scenarios in scenarios.ts run against every row.
+import type { Code } from "@connectrpc/connect";
+import type { FinishReason } from "../../gen/switchboard/v1/inference_pb.js";
 import type { FakeUpstream, RecordedRequest } from "../fakes/server.js";
 
 /** What an adapter sent upstream, read back from the provider's own wire format. */
@@ -41,6 +43,8 @@ export type ScenarioName =
   | "content filter"
   | "malformed upstream body"
   | "upstream closes mid-stream"
+  | "stalled stream aborted"
+  | "connection refused"
   | "deadline exceeded"
   | "client cancel"
   | "embeddings";
@@ -63,8 +67,14 @@ export type AdapterRow = {
   /** Whether the provider tells a retry delay on rate limiting (header or body). */
   reportsRetryDelay: boolean;
   /**
-   * Scenarios this provider truly cannot support, with the reason. Anything listed here is
-   * reported as such in the test output, never silently skipped.
+   * Scenarios this provider truly cannot support, with the reason and how the scenario's call
+   * really ends. Anything listed here is run and must end exactly so; it is never silently skipped.
    */
-  unsupported: Partial<Record<ScenarioName, string>>;
+  unsupported: Partial<Record<ScenarioName, Unsupported>>;
+};
+
+export type Unsupported = {
+  reason: string;
+  /** The documented outcome: a status with a message that says why, or the answer given instead. */
+  outcome: { code: Code; message: RegExp } | { finishReason: FinishReason };
 };

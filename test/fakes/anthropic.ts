@@ -170,10 +170,11 @@ async function sendStream(body: WireBody, reply: FakeReply, res: FakeResponse, o
       usage: { ...usage, output_tokens: 1 },
     },
   });
-  if (reply.kind === "cut" || reply.kind === "stream_error") {
+  if (reply.kind === "cut" || reply.kind === "stream_error" || reply.kind === "stall") {
     await event("content_block_start", { index: 0, content_block: { type: "text", text: "", citations: null } });
     await event("ping", {});
     await event("content_block_delta", { index: 0, delta: { type: "text_delta", text: "partial" } });
+    if (reply.kind === "stall") return; // the client's abort closes it
     await sleep(10);
     if (reply.kind === "cut") return cutConnection(res);
     const spec = options.errors?.[reply.error] ?? ERRORS[reply.error];

@@ -183,9 +183,10 @@ async function sendStream(reply: FakeReply, res: FakeResponse, options: BedrockF
   });
   const out = new FrameWriter(res, options.fragmentFrames ?? false);
   await out.event("messageStart", { role: "assistant" });
-  if (reply.kind === "cut") {
+  if (reply.kind === "cut" || reply.kind === "stall") {
     await out.event("contentBlockDelta", { contentBlockIndex: 0, delta: { text: "partial" } });
     await out.flush();
+    if (reply.kind === "stall") return; // the client's abort closes it
     await sleep(10);
     return cutConnection(res);
   }

@@ -173,9 +173,10 @@ function sendCompletion(reply: Reply, res: FakeResponse, model: string, options:
 async function sendStream(reply: FakeReply, res: FakeResponse, model: string, options: GeminiFakeOptions): Promise<void> {
   const event = (body: unknown) => write(res, `data: ${JSON.stringify(body)}\r\n\r\n`);
   res.writeHead(200, { "content-type": "text/event-stream", "x-content-type-options": "nosniff" });
-  if (reply.kind === "cut" || reply.kind === "stream_error") {
+  if (reply.kind === "cut" || reply.kind === "stream_error" || reply.kind === "stall") {
     const partial = { kind: "reply" as const, text: "partial" };
     await event(envelope({ candidates: [candidate([{ text: "partial" }])], usageMetadata: usageMetadata(partial, options, 0.5) }, model));
+    if (reply.kind === "stall") return; // the client's abort closes it
     await sleep(10);
     if (reply.kind === "cut") return cutConnection(res);
     if (reply.error === "content_filter") await event(blockedPrompt(model));

@@ -56,7 +56,7 @@ function toolCallsOf(reply: Reply) {
   return (reply.toolCalls ?? []).map((c) => ({
     id: c.id,
     type: "function",
-    function: { name: c.name, arguments: JSON.stringify(c.arguments) },
+    function: { name: c.name, arguments: c.rawArguments ?? JSON.stringify(c.arguments) },
   }));
 }
 
@@ -102,8 +102,9 @@ async function sendStream(body: ChatBody, reply: FakeReply, res: FakeResponse, o
   const event = (choices: unknown[], usage: unknown = null) => write(res, `data: ${JSON.stringify({ ...base, choices, usage })}\n\n`);
   res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" });
   await event([{ index: 0, delta: { role: "assistant", content: "", refusal: null }, logprobs: null, finish_reason: null }]);
-  if (reply.kind === "cut") {
+  if (reply.kind === "cut" || reply.kind === "stall") {
     await event([{ index: 0, delta: { content: "partial" }, logprobs: null, finish_reason: null }]);
+    if (reply.kind === "stall") return; // the client's abort closes it
     await sleep(10);
     return cutConnection(res);
   }

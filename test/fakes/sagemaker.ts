@@ -21,6 +21,8 @@ export type SageMakerFakeOptions = {
   omitUsage?: boolean;
   /** Sizes of the PayloadPart byte slices, used in turn; default a mix of small odd sizes. */
   partSizes?: number[];
+  /** TGI streams: the final event carries generated_text but no `details` (containers differ). */
+  omitDetails?: boolean;
 };
 
 function containerOf(body: unknown): Container {
@@ -212,18 +214,19 @@ function tgiLine(index: number, text: string, special: boolean, generated: strin
   return { text: `data:${JSON.stringify({ index, token, generated_text: generated, details })}\n\n` };
 }
 
-function tgiStream(reply: Reply): StreamStep[] {
+function tgiStream(reply: Reply, omitDetails: boolean): StreamStep[] {
   const pieces = textChunks(reply);
-  const details = { finish_reason: tgiFinish(reply), generated_tokens: usageOf(reply).output, seed: null };
+  const summary = { finish_reason: tgiFinish(reply), generated_tokens: usageOf(reply).output, seed: null };
+  const details = omitDetails ? null : summary;
   const full = pieces.join("");
   const steps: StreamStep[] = [];
   pieces.forEach((piece, i) => {
     if (reply.chunkDelayMs) steps.push({ pause: reply.chunkDelayMs });
-    const last = i === pieces.length - 1 && details.finish_reason === "length";
+    const last = i === pieces.length - 1 && summary.finish_reason === "length";
     steps.push(tgiLine(i + 1, piece, false, last ? full : null, last ? details : null));
   });
   // An end-of-sequence stop ends on the special EOS token, which carries the summary.
-  if (details.finish_reason !== "length") steps.push(tgiLine(pieces.length + 1, "</s>", true, full, details));
+  if (summary.finish_reason !== "length") steps.push(tgiLine(pieces.length + 1, "</s>", true, full, details));
   return steps;
 }
 
@@ -247,9 +250,10 @@ async function sendStream(container: Container, reply: FakeReply, res: FakeRespo
     res.end();
     return;
   }
-  if (reply.kind === "cut" || reply.kind === "stream_error") {
+  if (reply.kind === "cut" || reply.kind === "stream_error" || reply.kind === "stall") {
     await parts.push(partialStep(container).text);
     await parts.flush();
+    if (reply.kind === "stall") return; // the client's abort closes it
     await sleep(10);
     if (reply.kind === "cut") return cutConnection(res);
     const headers = { ":message-type": "exception", ":exception-type": "ModelStreamError", ":content-type": "application/json" };
@@ -259,7 +263,7 @@ async function sendStream(container: Container, reply: FakeReply, res: FakeRespo
     return;
   }
   if (reply.kind !== "reply") throw new Error(`unexpected stream reply ${reply.kind}`);
-  const steps = container === "tgi" ? tgiStream(reply) : openAIStream(reply, options.omitUsage ?? false);
+  const steps = container === "tgi" ? tgiStream(reply, options.omitDetails ?? false) : openAIStream(reply, options.omitUsage ?? false);
   for (const step of steps) {
     if ("pause" in step) {
       await parts.flush();

@@ -9,6 +9,8 @@ export type FakeToolCall = {
   arguments: Record<string, unknown>;
   /** Opaque state a provider attaches to a call (Gemini's thoughtSignature), where it has one. */
   signature?: string;
+  /** Arguments sent verbatim instead of `arguments` as JSON, on wires that carry a string (OpenAI). */
+  rawArguments?: string;
 };
 export type FakeUsage = { input: number; output: number; cached?: number };
 
@@ -47,6 +49,8 @@ export type FakeReply =
   | { kind: "malformed" }
   /** Streams: send part of the answer, then drop the connection. Unary: drop it at once. */
   | { kind: "cut" }
+  /** Streams: send part of the answer, then go silent with the connection open. Unary: never answer. */
+  | { kind: "stall" }
   /** Streams: send part of the answer, then the provider's in-band error event. */
   | { kind: "stream_error"; error: FakeErrorKind };
 

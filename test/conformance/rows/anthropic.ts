@@ -1,4 +1,5 @@
 // Conformance row for the Anthropic Messages API adapter, read back from the Messages wire body.
+import { Code } from "@connectrpc/connect";
 import { startAnthropicFake } from "../../fakes/anthropic.js";
 import type { RecordedRequest } from "../../fakes/server.js";
 import type { AdapterRow, SentRequest } from "../adapter-row.js";
@@ -44,6 +45,9 @@ export const anthropicRow: AdapterRow = {
   inspect: inspectAnthropic,
   reportsRetryDelay: true,
   unsupported: {
-    embeddings: "Anthropic has no embeddings API (its docs point to third-party providers such as Voyage AI)",
+    embeddings: {
+      reason: "Anthropic has no embeddings API (its docs point to third-party providers such as Voyage AI)",
+      outcome: { code: Code.Unimplemented, message: /provider "upstream" \(anthropic\) has no embeddings API/ },
+    },
   },
 };
