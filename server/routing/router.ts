@@ -48,6 +48,11 @@ export class StreamBrokenError extends RoutingError {
 
 /** A stream the caller's cancel or deadline ended after output reached it: the status, and what was consumed. */
 export class StreamInterruptedError extends ConnectError {
+  // ConnectError's own instanceof check matches any ConnectError by brand; this one needs the partial usage.
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return value instanceof ConnectError && (value as { partial?: unknown }).partial !== undefined;
+  }
+
   constructor(
     reason: unknown,
     readonly partial: Billed,
