@@ -16,6 +16,8 @@ export function openDatabase(path: string): Database.Database {
     db.pragma("synchronous = NORMAL");
     // Writes are synchronous on the event loop: wait briefly for another writer, never long.
     db.pragma("busy_timeout = 1000");
+    // After a checkpoint the WAL is reused from its start; this caps the file it leaves behind.
+    db.pragma("journal_size_limit = 67108864");
     migrate(db);
     return db;
   } catch (error) {

@@ -8,6 +8,7 @@ import type {
 } from "../store.js";
 import { StoreError } from "../store.js";
 import { readAudit } from "./audit-reader.js";
+import { WalCheckpointer } from "./checkpointer.js";
 import { BatchWriter, type QueuedWrite, type WriteResult } from "./batch-writer.js";
 import { GroupCommit } from "./group-commit.js";
 import { KeyTable } from "./keys.js";
@@ -23,6 +24,8 @@ export type SqliteStoreOptions = {
   retentionDays?: number;
   /** How often retention runs, off the request path. Default hourly. */
   retentionIntervalMs?: number;
+  /** How often a worker thread checkpoints the WAL into the database file. Default 1 s. */
+  checkpointIntervalMs?: number;
   /** Epoch ms; injectable for tests of windows and retention. */
   now?: () => number;
   /** A write that failed: its callers' promises reject too. Default: a process warning. */
@@ -37,13 +40,21 @@ export class SqliteStore implements Store {
   private readonly now: () => number;
   private readonly retentionDays: number | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
+  private readonly checkpointer: WalCheckpointer;
   private closed = false;
 
   constructor(options: SqliteStoreOptions = {}) {
     this.now = options.now ?? Date.now;
-    this.db = openDatabase(options.path ?? DEFAULT_SQLITE_PATH);
+    const path = options.path ?? DEFAULT_SQLITE_PATH;
+    this.db = openDatabase(path);
     const writer = new BatchWriter(this.db);
     const onWriteError = options.onWriteError ?? reportWriteError;
+    this.db.pragma("wal_autocheckpoint = 0");
+    this.checkpointer = new WalCheckpointer(path, options.checkpointIntervalMs ?? 1000, (error) => {
+      // Without the worker, SQLite's own checkpoints (inline, on the event loop) keep the WAL bounded.
+      if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
+      onWriteError(error, 0);
+    });
     this.queue = new GroupCommit((items) => writer.write(items), onWriteError);
     this.keys = new KeyTable(this.db, this.now);
     this.spend = prepareSpendQuery(this.db);
@@ -137,6 +148,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     this.queue.close();
+    await this.checkpointer.close();
     this.db.close();
   }
 
