@@ -46,11 +46,20 @@ test("re-appended-request-id-is-stored-once", async (t) => {
 
 test("invalid-row-rejects-alone", async (t) => {
   const { store, path } = openTestStore(t);
-  const good = store.append({ row: ledgerRow() });
-  const bad = store.append({ row: ledgerRow({ costNanoUsd: 1.5 as unknown as bigint }) });
-  await t.notThrowsAsync(good);
+  const audit = { requestHash: "c".repeat(64) };
+  const good = [store.append({ row: ledgerRow(), audit }), store.append({ row: ledgerRow(), audit })];
+  const bad = store.append({ row: ledgerRow({ costNanoUsd: 1.5 as unknown as bigint }), audit });
+  // Passes validation but the database refuses it (NOT NULL), after its savepoint began.
+  const refused = store.append({ row: ledgerRow({ keyId: null as unknown as string }), audit });
+  const last = store.append({ row: ledgerRow(), audit });
   await t.throwsAsync(bad, { instanceOf: TypeError, message: /costNanoUsd/ });
-  t.is(countRows(secondConnection(t, path)), 1);
+  const error = await t.throwsAsync(refused, { instanceOf: StoreError, message: /NOT NULL/ });
+  t.is(error?.code, "write_failed");
+  await Promise.all([...good, last]);
+  const other = secondConnection(t, path);
+  t.is(countRows(other), 3);
+  t.is(other.prepare("SELECT SUM(calls) FROM rollup_day").pluck().get(), 3, "the refused rows are not in the rollups");
+  t.deepEqual(await store.verifyAudit(), { ok: true, count: 3, head: other.prepare("SELECT hash FROM audit WHERE seq = 3").pluck().get() });
 });
 
 test("failed-write-rejects-its-batch-and-is-reported", async (t) => {

@@ -103,7 +103,8 @@ function invalidRow(row: LedgerRow): string | undefined {
   for (const [bucket, count] of Object.entries(row.usage)) {
     if (!Number.isSafeInteger(count) || count < 0) return `usage.${bucket} must be a non-negative integer`;
   }
-  if (!Number.isFinite(row.latencyMs)) return "latencyMs must be a number";
+  if (!Number.isFinite(row.latencyMs) || row.latencyMs < 0) return "latencyMs must be a non-negative number";
+  if (row.ttftMs !== undefined && (!Number.isFinite(row.ttftMs) || row.ttftMs < 0)) return "ttftMs must be a non-negative number";
   return undefined;
 }
 

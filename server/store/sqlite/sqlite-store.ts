@@ -28,8 +28,11 @@ export type SqliteStoreOptions = {
   checkpointIntervalMs?: number;
   /** Epoch ms; injectable for tests of windows and retention. */
   now?: () => number;
-  /** A write that failed: its callers' promises reject too. Default: a process warning. */
-  onWriteError?: (error: Error, rows: number) => void;
+  /**
+   * A write that failed, with how many queued items it carried (0 for background work: retention,
+   * checkpoints). The items' promises reject too. Default: a process warning.
+   */
+  onWriteError?: (error: Error, items: number) => void;
 };
 
 export class SqliteStore implements Store {
@@ -157,6 +160,7 @@ export class SqliteStore implements Store {
   }
 }
 
-function reportWriteError(error: Error, rows: number): void {
-  process.emitWarning(`ledger write of ${rows} item(s) failed: ${error.message}`, { code: "SWITCHBOARD_STORE_WRITE" });
+function reportWriteError(error: Error, items: number): void {
+  const what = items > 0 ? `a write of ${items} ledger/audit item(s)` : "background store work";
+  process.emitWarning(`${what} failed: ${error.message}`, { code: "SWITCHBOARD_STORE_WRITE" });
 }
