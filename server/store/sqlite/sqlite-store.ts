@@ -1,0 +1,166 @@
+// The embedded store: one SQLite file (WAL) holding the ledger, its rollups, the keys and the
+// audit log, written through one group-commit queue.
+import type Database from "better-sqlite3";
+import { auditJsonLine, verifyAuditChain } from "../audit-chain.js";
+import type {
+  AdminAuditEvent, AuditJsonLine, AuditRecord, AuditVerdict, KeyInfo, LedgerEntry, LedgerFilter, LedgerRow, NewKey,
+  SpendScopes, SpendSnapshot, Store, StoredKey, UsageQuery, UsageReport,
+} from "../store.js";
+import { StoreError } from "../store.js";
+import { readAudit } from "./audit-reader.js";
+import { WalCheckpointer } from "./checkpointer.js";
+import { BatchWriter, type QueuedWrite, type WriteResult } from "./batch-writer.js";
+import { GroupCommit } from "./group-commit.js";
+import { KeyTable } from "./keys.js";
+import { pruneLedger, readLedger } from "./ledger-reader.js";
+import { DEFAULT_SQLITE_PATH, openDatabase } from "./open.js";
+import { DAY_MS } from "./rollups.js";
+import { prepareSpendQuery, queryUsage } from "./usage.js";
+
+export type SqliteStoreOptions = {
+  /** Database file; its directory is created. Default data/switchboard.db. */
+  path?: string;
+  /** Raw ledger rows older than this many days are deleted (rollups are kept). Unset: keep all. */
+  retentionDays?: number;
+  /** How often retention runs, off the request path. Default hourly. */
+  retentionIntervalMs?: number;
+  /** How often a worker thread checkpoints the WAL into the database file. Default 1 s. */
+  checkpointIntervalMs?: number;
+  /** Epoch ms; injectable for tests of windows and retention. */
+  now?: () => number;
+  /**
+   * A write that failed, with how many queued items it carried (0 for background work: retention,
+   * checkpoints). The items' promises reject too. Default: a process warning.
+   */
+  onWriteError?: (error: Error, items: number) => void;
+};
+
+export class SqliteStore implements Store {
+  private readonly db: Database.Database;
+  private readonly queue: GroupCommit<QueuedWrite, WriteResult>;
+  private readonly keys: KeyTable;
+  private readonly spend: ReturnType<typeof prepareSpendQuery>;
+  private readonly now: () => number;
+  private readonly retentionDays: number | undefined;
+  private readonly retentionTimer: NodeJS.Timeout | undefined;
+  private readonly checkpointer: WalCheckpointer;
+  private closed = false;
+
+  constructor(options: SqliteStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+    const path = options.path ?? DEFAULT_SQLITE_PATH;
+    this.db = openDatabase(path);
+    const writer = new BatchWriter(this.db);
+    const onWriteError = options.onWriteError ?? reportWriteError;
+    this.db.pragma("wal_autocheckpoint = 0");
+    this.checkpointer = new WalCheckpointer(path, options.checkpointIntervalMs ?? 1000, (error) => {
+      // Without the worker, SQLite's own checkpoints (inline, on the event loop) keep the WAL bounded.
+      if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
+      onWriteError(error, 0);
+    });
+    this.queue = new GroupCommit((items) => writer.write(items), onWriteError);
+    this.keys = new KeyTable(this.db, this.now);
+    this.spend = prepareSpendQuery(this.db);
+    this.retentionDays = options.retentionDays;
+    if (this.retentionDays !== undefined && this.retentionDays > 0) {
+      this.retentionTimer = setInterval(() => {
+        this.applyRetention().catch((error: unknown) => onWriteError(error instanceof Error ? error : new Error(String(error)), 0));
+      }, options.retentionIntervalMs ?? 3_600_000);
+      this.retentionTimer.unref();
+    }
+  }
+
+  /** Committed group transactions and the items they carried. */
+  get commitStats(): { transactions: number; items: number } {
+    return { transactions: this.queue.transactions, items: this.queue.items };
+  }
+
+  async append(entry: LedgerEntry): Promise<void> {
+    await this.queue.enqueue({ kind: "call", entry });
+  }
+
+  async appendAudit(event: AdminAuditEvent): Promise<AuditRecord> {
+    const record = await this.queue.enqueue({ kind: "admin", event });
+    // An admin item always yields its record; this guards the type, not a real path.
+    if (!record) throw new Error("audit record was not written");
+    return record;
+  }
+
+  async usage(query: UsageQuery): Promise<UsageReport> {
+    this.checkOpen();
+    return queryUsage(this.db, query);
+  }
+
+  async spendSince(scopes?: SpendScopes): Promise<SpendSnapshot> {
+    this.checkOpen();
+    return this.spend(this.now(), scopes);
+  }
+
+  async *exportLedger(filter?: LedgerFilter): AsyncIterable<LedgerRow> {
+    this.checkOpen();
+    yield* readLedger(this.db, filter);
+  }
+
+  async applyRetention(): Promise<number> {
+    if (this.retentionDays === undefined || this.retentionDays <= 0 || this.closed) return 0;
+    return pruneLedger(this.db, this.now() - this.retentionDays * DAY_MS);
+  }
+
+  async createKey(key: NewKey): Promise<KeyInfo> {
+    this.checkOpen();
+    return this.keys.create(key);
+  }
+
+  async revokeKey(id: string): Promise<KeyInfo> {
+    this.checkOpen();
+    return this.keys.revokeById(id);
+  }
+
+  async listKeys(filter?: { team?: string }): Promise<KeyInfo[]> {
+    this.checkOpen();
+    return this.keys.list(filter?.team);
+  }
+
+  async findKeyByHash(hash: string): Promise<StoredKey | undefined> {
+    this.checkOpen();
+    return this.keys.findByHash(hash);
+  }
+
+  async loadKeys(): Promise<StoredKey[]> {
+    this.checkOpen();
+    return this.keys.load();
+  }
+
+  async syncConfigKeys(keys: NewKey[]): Promise<void> {
+    this.checkOpen();
+    this.keys.syncConfigKeys(keys);
+  }
+
+  async verifyAudit(options: { expectHead?: string } = {}): Promise<AuditVerdict> {
+    this.checkOpen();
+    return verifyAuditChain(readAudit(this.db), options.expectHead);
+  }
+
+  async *exportAudit(): AsyncIterable<AuditJsonLine> {
+    this.checkOpen();
+    for await (const record of readAudit(this.db)) yield auditJsonLine(record);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.queue.close();
+    await this.checkpointer.close();
+    this.db.close();
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new StoreError("closed", "the store is closed");
+  }
+}
+
+function reportWriteError(error: Error, items: number): void {
+  const what = items > 0 ? `a write of ${items} ledger/audit item(s)` : "background store work";
+  process.emitWarning(`${what} failed: ${error.message}`, { code: "SWITCHBOARD_STORE_WRITE" });
+}
