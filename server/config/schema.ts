@@ -98,8 +98,11 @@ export const aliasSchema = z.strictObject({
   hedge_after_ms: positiveInt.optional(),
   /** Latency strategy: the share of calls that try a non-fastest target, so recovery is noticed. */
   exploration: z.number().min(0).max(1).default(0.05),
-  /** Cost strategy: output tokens assumed when the request sets no max_output_tokens. */
+  /** Cost strategy and budgets: output tokens assumed when the request sets no max_output_tokens. */
   assumed_output_tokens: positiveInt.default(256),
+  /** Requests / tokens per minute across every caller of this alias. */
+  rpm: positiveInt.optional(),
+  tpm: positiveInt.optional(),
   targets: z.array(targetSchema).min(1),
 });
 
@@ -138,6 +141,45 @@ const priceSchema = z.strictObject({
   cached_input: z.number().min(0).optional(),
 });
 
+const budgetSchema = z.strictObject({
+  usd: z.number().positive(),
+  window: z.enum(["day", "month"]),
+  /** Fractions of the budget at which a soft alert fires once per window. */
+  alerts: z.array(z.number().gt(0).max(1)).default([]),
+  webhook: z.url().optional(),
+});
+
+/** What a team or a key may use; a key without `models` has its team's. */
+const accessFields = {
+  /** Alias globs ("chat*", "embed"). */
+  models: z.array(z.string().min(1)).min(1).optional(),
+  /** Only targets of these providers (a restriction the router applies, like a rule). */
+  providers: z.array(z.string().min(1)).min(1).optional(),
+  /** Only targets whose region matches ("eu-*"). */
+  regions: z.array(z.string().min(1)).min(1).optional(),
+  rpm: positiveInt.optional(),
+  tpm: positiveInt.optional(),
+  budget: budgetSchema.optional(),
+  /** Defaults merged into the request's metadata (the request's own values win). */
+  metadata: z.record(z.string(), z.string()).optional(),
+};
+
+const teamSchema = z.strictObject(accessFields);
+
+const keySchema = z
+  .strictObject({
+    /** The caller's identity in rules, ledger and audit. */
+    name: z.string().regex(/^[A-Za-z0-9_.:-]+$/, "key names use letters, digits, _ . : -"),
+    team: z.string().min(1),
+    /** The key's secret (from ${ENV} or ${file:…}), or its SHA-256 hex digest instead. */
+    secret: z.string().min(16).optional(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/, "a lower-case hex SHA-256 digest").optional(),
+    expires_at: z.iso.datetime({ offset: true }).optional(),
+    role: z.enum(["user", "admin"]).default("user"),
+    ...accessFields,
+  })
+  .refine((key) => (key.secret === undefined) !== (key.sha256 === undefined), "give exactly one of secret or sha256");
+
 export const configSchema = z.strictObject({
   listen: z
     .string()
@@ -160,6 +202,30 @@ export const configSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
   /** USD per million tokens, per upstream model name; overrides the built-in catalog. */
   prices: z.record(z.string().min(1), priceSchema).default({}),
+  /** Caller identity: `keys` (the default once any key or team is configured) or `none` (laptop, demo). */
+  auth: z
+    .strictObject({
+      mode: z.enum(["keys", "none"]).optional(),
+      /** Bearer secret for AdminService and the CLI's admin commands. */
+      admin_key: z.string().min(16).optional(),
+    })
+    .default({}),
+  /** Where keys, the ledger and the audit log live. */
+  store: z
+    .strictObject({
+      sqlite: z.strictObject({ path: z.string().min(1).default("data/switchboard.db") }).default({ path: "data/switchboard.db" }),
+      /** Raw ledger rows older than this many days are deleted (rollups are kept). */
+      retention_days: positiveInt.optional(),
+    })
+    .default({ sqlite: { path: "data/switchboard.db" } }),
+  audit: z
+    .strictObject({
+      /** Keep the prompt text in audit records (redacted); off by default. */
+      capture_prompts: z.boolean().default(false),
+    })
+    .default({ capture_prompts: false }),
+  teams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "team names use letters, digits, _ . -"), teamSchema).default({}),
+  keys: z.array(keySchema).default([]),
 });
 
 export type ProviderConfig = z.infer<typeof providerSchema>;
@@ -170,3 +236,11 @@ export type GatewayConfig = z.infer<typeof configSchema>;
 export type PriceConfig = z.infer<typeof priceSchema>;
 export type RuleConfig = z.infer<typeof ruleSchema>;
 export type Strategy = z.infer<typeof strategySchema>;
+export type TeamConfig = z.infer<typeof teamSchema>;
+export type KeyConfig = z.infer<typeof keySchema>;
+export type BudgetConfig = z.infer<typeof budgetSchema>;
+
+/** Auth is on when the config says so, or by default once any key or team is configured. */
+export function authMode(config: Pick<GatewayConfig, "auth" | "keys" | "teams">): "keys" | "none" {
+  return config.auth.mode ?? (config.keys.length > 0 || Object.keys(config.teams).length > 0 ? "keys" : "none");
+}
