@@ -33,7 +33,11 @@ for (let i = 0; i < rounds; i++) figures.push(await runRound(i, sizes, log));
 const rows = tableRows(figures);
 if (full) {
   log("10,000 concurrent open streams");
-  rows.push(...openStreamRows(await measureOpenStreams(10_000, log)));
+  try {
+    rows.push(...openStreamRows(await measureOpenStreams(10_000, log)));
+  } catch (error) {
+    rows.push({ figure: "RSS with 10,000 concurrent open streams", value: "FAILED", detail: String(error) });
+  }
 }
 console.log(`\nSwitchboard bench (${full ? "full" : "short"}): ${rounds} rounds, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 console.log(textTable(rows));

@@ -16,12 +16,12 @@ export type Server = Proc & { port: number; baseUrl: string };
 /** A switchboard.yaml document (JSON is YAML) for the gateway. */
 export type GatewayDocument = Record<string, unknown> & { models: Record<string, unknown> };
 
-export async function startGateway(document: GatewayDocument, nodeFlags: string[] = []): Promise<Server> {
+export async function startGateway(document: GatewayDocument, nodeFlags: string[] = [], onLine?: (line: string) => void): Promise<Server> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "sb-bench-config-"));
   const configPath = join(dir, "switchboard.yaml");
   writeFileSync(configPath, JSON.stringify({ log_level: "warn", ...document, listen: `127.0.0.1:${port}` }, null, 2));
-  const proc = startNode("gateway", [...nodeFlags, "--import", "tsx", "server/cli.ts", "serve", "--config", configPath]);
+  const proc = startNode("gateway", [...nodeFlags, "--import", "tsx", "server/cli.ts", "serve", "--config", configPath], onLine);
   try {
     await waitForPort(port, proc, 60_000);
   } catch (error) {
