@@ -63,12 +63,16 @@ export async function measureOpenStreams(streams: number, log: (line: string) =>
       stream.end(frame);
     }
     log(`opened ${streams} streams; waiting for all to flow`);
+    let upstreamOpen = 0;
     await waitUntil(async () => {
       if (failed > 0) throw new Error(`${failed} streams failed`);
-      return flowing === streams && (await fakeCounts(fake.port)).open === streams;
-    }, 180_000, `${streams} flowing streams`);
+      upstreamOpen = (await fakeCounts(fake.port)).open;
+      return flowing === streams && upstreamOpen === streams;
+    }, 300_000, `${streams} flowing streams`).catch((error: Error) => {
+      throw new Error(`${error.message}: ${flowing} had a token at the caller, ${upstreamOpen} open at the fake, gateway RSS ${(sampleProc(gateway.pid).rssBytes / 2 ** 20).toFixed(0)} MiB`);
+    });
     const rssOpenBytes = sampleProc(gateway.pid).rssBytes;
-    const upstreamOpen = (await fakeCounts(fake.port)).open;
+    upstreamOpen = (await fakeCounts(fake.port)).open;
     for (const session of sessions) session.destroy();
     sessions.length = 0;
     let cancelledUpstreamClosed = true;

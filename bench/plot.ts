@@ -1,5 +1,6 @@
 // The latency plot for RESULTS.md, drawn as plain SVG (no plotting dependency): latency by
-// percentile on a "nines" axis (50, 90, 99, 99.9 %) so the tail is visible, one line per series,
+// percentile on a "nines" axis (50, 90, 99, 99.9 %) so the tail is visible, latency on a log axis,
+// one line per series,
 // all rounds' calls pooled.
 import { quantile } from "./h2load.js";
 import type { RoundFigures } from "./rounds.js";
@@ -40,11 +41,14 @@ export function latencyPlot(rounds: RoundFigures[]): string {
     });
     return { label, color, points: points.filter((p) => Number.isFinite(p.ms)) };
   });
-  const maxMs = Math.max(1, ...lines.flatMap((l) => l.points.map((p) => p.ms)));
+  // Log-scaled latency: a saturated series (seconds of queueing) and a sub-millisecond one both show.
+  const all = lines.flatMap((l) => l.points.map((p) => p.ms)).filter((ms) => ms > 0);
+  const lo = 10 ** Math.floor(Math.log10(Math.min(...all, 1)));
+  const hi = 10 ** Math.ceil(Math.log10(Math.max(...all, 1)));
   const plotW = W - M.left - M.right;
   const plotH = H - M.top - M.bottom;
   const x = (nines: number) => M.left + ((nines - X0) / (MAX_NINES - X0)) * plotW;
-  const y = (ms: number) => M.top + plotH - (ms / maxMs) * plotH;
+  const y = (ms: number) => M.top + plotH - ((Math.log10(Math.max(ms, lo)) - Math.log10(lo)) / (Math.log10(hi) - Math.log10(lo))) * plotH;
   const out: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -54,12 +58,11 @@ export function latencyPlot(rounds: RoundFigures[]): string {
     out.push(`<line x1="${x(nines)}" x2="${x(nines)}" y1="${M.top}" y2="${M.top + plotH}" stroke="#ddd"/>`);
     out.push(`<text x="${x(nines)}" y="${M.top + plotH + 18}" text-anchor="middle">${label}</text>`);
   }
-  const tick = maxMs > 20 ? 5 : maxMs > 8 ? 2 : maxMs > 4 ? 1 : 0.5;
-  for (let ms = 0; ms <= maxMs; ms += tick) {
+  for (let ms = lo; ms <= hi * 1.0001; ms *= 10) {
     out.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${y(ms)}" y2="${y(ms)}" stroke="#eee"/>`);
-    out.push(`<text x="${M.left - 6}" y="${y(ms) + 4}" text-anchor="end">${ms}</text>`);
+    out.push(`<text x="${M.left - 6}" y="${y(ms) + 4}" text-anchor="end">${Number(ms.toPrecision(1))}</text>`);
   }
-  out.push(`<text x="16" y="${M.top + plotH / 2}" transform="rotate(-90 16 ${M.top + plotH / 2})" text-anchor="middle">ms</text>`);
+  out.push(`<text x="16" y="${M.top + plotH / 2}" transform="rotate(-90 16 ${M.top + plotH / 2})" text-anchor="middle">ms (log scale)</text>`);
   out.push(`<text x="${M.left + plotW / 2}" y="${H - 10}" text-anchor="middle">percentile</text>`);
   out.push(`<rect x="${M.left}" y="${M.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#888"/>`);
   lines.forEach((line, i) => {
