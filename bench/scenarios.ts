@@ -1,0 +1,136 @@
+// The bench scenarios, one entry each. A scenario says how the gateway is configured, what a caller
+// sends, what a correct answer looks like and how many upstream calls one call must cost; the
+// runner applies the load shapes to it. Later issues add theirs here (policy on, tracing on, the
+// OpenAI-compatible HTTP API, Redis-backed limits).
+import { create, fromBinary, toBinary, toJsonString, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  CompleteChunkSchema,
+  CompleteRequestSchema,
+  CompleteResponseSchema,
+  Role,
+} from "../gen/switchboard/v1/inference_pb.js";
+import { grpcFrame } from "./h2load.js";
+import { fakeProvider, type GatewayDocument } from "./targets.js";
+
+export const SERVICE = "/switchboard.v1.InferenceService";
+
+export type Scenario = {
+  name: string;
+  what: string;
+  /** The gateway's config, given the fake's port. */
+  document(fakePort: number): GatewayDocument;
+  method: "Complete" | "StreamComplete";
+  request: MessageInitShape<typeof CompleteRequestSchema>;
+  /** Extra request headers (later: `authorization: Bearer <virtual key>`). */
+  headers: string[];
+  /** Upstream calls one gateway call must cause, by the fake's counters. */
+  upstreamPerCall: { ok: number; failed: number };
+  /** Whether each gRPC response message set is a correct answer; undefined when it is. */
+  check(messages: Uint8Array[]): string | undefined;
+  /** The body that calls the fake directly for the same answer (the "direct" baseline). */
+  directBody: string;
+};
+
+const ping = { model: "chat", messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: "ping" } }] }] };
+const directUnary = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "ping" }] });
+const oneTarget = (fakePort: number): GatewayDocument => ({
+  providers: { up: fakeProvider(fakePort) },
+  models: { chat: { retry: { max_attempts: 1 }, targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
+});
+
+function checkPong(messages: Uint8Array[], attempts: number): string | undefined {
+  if (messages.length !== 1) return `expected one response message, got ${messages.length}`;
+  const response = fromBinary(CompleteResponseSchema, messages[0]!);
+  const text = response.message?.content.map((c) => (c.part.case === "text" ? c.part.value : "")).join("");
+  if (text !== "pong") return `unexpected answer ${JSON.stringify(text)}`;
+  if (response.route?.provider !== "up" || response.route.attempts !== attempts) {
+    return `unexpected route ${response.route?.provider} after ${response.route?.attempts} attempts`;
+  }
+  return undefined;
+}
+
+export const STREAM_TOKENS = 200;
+
+/** A streamed "ping" to alias chat asking for `tokens` output tokens. */
+export const streamRequest = (tokens: number) => ({ ...ping, generation: { maxOutputTokens: tokens } });
+
+export const scenarios: Scenario[] = [
+  {
+    name: "unary",
+    what: "unary passthrough: one target, gRPC Complete → openai SDK → fake",
+    document: oneTarget,
+    method: "Complete",
+    request: ping,
+    headers: [],
+    upstreamPerCall: { ok: 1, failed: 0 },
+    check: (messages) => checkPong(messages, 1),
+    directBody: directUnary,
+  },
+  {
+    name: "fallback",
+    what: "fallback: the first target answers 503, the second serves (circuit kept closed so every call fails over)",
+    document: (fakePort) => ({
+      providers: { up: fakeProvider(fakePort) },
+      models: {
+        chat: {
+          retry: { max_attempts: 1 },
+          circuit: { failure_threshold: 1_000_000_000 },
+          targets: [
+            { provider: "up", model: "fail-503", priority: 1 },
+            { provider: "up", model: "gpt-4o-mini", priority: 2 },
+          ],
+        },
+      },
+    }),
+    method: "Complete",
+    request: ping,
+    headers: [],
+    upstreamPerCall: { ok: 1, failed: 1 },
+    check: (messages) => checkPong(messages, 2),
+    directBody: directUnary,
+  },
+  {
+    name: "stream",
+    what: `streaming ${STREAM_TOKENS} tokens: gRPC StreamComplete → openai SDK (SSE, include_usage) → fake`,
+    document: oneTarget,
+    method: "StreamComplete",
+    request: streamRequest(STREAM_TOKENS),
+    headers: [],
+    upstreamPerCall: { ok: 1, failed: 0 },
+    check(messages) {
+      const chunks = messages.map((m) => fromBinary(CompleteChunkSchema, m));
+      const text = chunks.filter((c) => c.event.case === "textDelta").length;
+      const done = chunks.at(-1)?.event;
+      if (done?.case !== "done") return "the stream did not end with done";
+      if (text === 0) return "no text deltas";
+      if (Number(done.value.usage?.outputTokens ?? 0) !== STREAM_TOKENS) return `usage ${done.value.usage?.outputTokens} output tokens`;
+      return undefined;
+    },
+    directBody: JSON.stringify({
+      model: "gpt-4o-mini",
+      stream: true,
+      stream_options: { include_usage: true },
+      max_completion_tokens: STREAM_TOKENS,
+      messages: [{ role: "user", content: "ping" }],
+    }),
+  },
+];
+
+export function scenario(name: string): Scenario {
+  const found = scenarios.find((s) => s.name === name);
+  if (!found) throw new Error(`no scenario ${name} (known: ${scenarios.map((s) => s.name).join(", ")})`);
+  return found;
+}
+
+/** The gRPC request body: the 5-byte-prefixed protobuf. */
+export function grpcBody(s: Scenario): Uint8Array {
+  return grpcFrame(toBinary(CompleteRequestSchema, create(CompleteRequestSchema, s.request)));
+}
+
+/** The Connect protocol's JSON body of the same request (HTTP/1.1, as plain curl sends it). */
+export function connectJsonBody(s: Scenario): string {
+  return toJsonString(CompleteRequestSchema, create(CompleteRequestSchema, s.request));
+}
+
+export const isTextDelta = (m: Uint8Array) => fromBinary(CompleteChunkSchema, m).event.case === "textDelta";
+export const isDone = (m: Uint8Array) => fromBinary(CompleteChunkSchema, m).event.case === "done";
