@@ -58,8 +58,9 @@ test("a retry-after longer than the deadline allows goes straight to the fallbac
 
 test("retries stop at the deadline: DEADLINE_EXCEEDED on time, no upstream request left open", async (t) => {
   const up = await startUpstreams(t, ["a"]);
-  up.a.setProgram(programs.always({ kind: "reply", text: "never on time", delayMs: 5000 }));
   const { client } = await routingGateway(t, up, { chat: { retry: { max_attempts: 10, ...fast }, targets: [target("a")] } });
+  await client.complete(ask("warm-up")); // the first call's one-time costs are not what this measures
+  up.a.setProgram(programs.always({ kind: "reply", text: "never on time", delayMs: 5000 }));
   up.a.enqueue({ kind: "error", error: "server_error" });
   const started = Date.now();
   const error = ConnectError.from(await t.throwsAsync(client.complete(ask(), { timeoutMs: 2000 })));
@@ -240,7 +241,8 @@ test("the mission's case: OpenAI throttled or down → the internal SageMaker en
 
 test("with no caller deadline, the alias's timeout_ms bounds the call", async (t) => {
   const up = await startUpstreams(t, ["a"]);
-  const { baseUrl } = await routingGateway(t, up, { chat: { timeout_ms: 500, targets: [target("a")] } });
+  const { baseUrl, client } = await routingGateway(t, up, { chat: { timeout_ms: 500, targets: [target("a")] } });
+  await client.complete(ask("warm-up")); // the first call's one-time costs are not what this measures
   up.a.enqueue({ kind: "hang" });
   const { createClient } = await import("@connectrpc/connect");
   const { createGrpcTransport } = await import("@connectrpc/connect-node");
