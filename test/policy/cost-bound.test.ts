@@ -99,7 +99,7 @@ for (const row of rows) {
     for (const one of targets) {
       const bound = boundCompletion({ request: request(row.messages, tools, 100), targets: [one], hedging: false, assumedOutputTokens: 256, budgetApplies: true });
       t.true(bound.inputTokens >= actual, `${one.name}: bound ${bound.inputTokens} < ${actual} tokens`);
-      const realCost = costNanoUsd({ inputTokens: actual, outputTokens: 100, cachedInputTokens: 0, reasoningTokens: 0, estimated: false }, one.price);
+      const realCost = costNanoUsd({ inputTokens: actual, outputTokens: 100, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, estimated: false }, one.price);
       t.true(bound.costNanoUsd >= realCost, `${one.name}: cost bound ${bound.costNanoUsd} < ${realCost}`);
     }
   });
