@@ -37,7 +37,25 @@ type Generation = {
   source: GatewayConfig;
   providers: Map<string, ProviderAdapter>;
   router: Router;
+  /** Upstream models the price catalog has no price for, each with the aliases that route to it. */
+  unpriced: UnpricedTarget[];
 };
+
+type UnpricedTarget = { provider: string; model: string; aliases: string[] };
+
+function unpricedTargets(aliases: ResolvedAlias[]): UnpricedTarget[] {
+  const byTarget = new Map<string, UnpricedTarget>();
+  for (const alias of aliases) {
+    for (const target of alias.targets) {
+      if (target.price) continue;
+      const key = `${target.config.provider}\u0000${target.config.model}`;
+      const entry = byTarget.get(key) ?? { provider: target.config.provider, model: target.config.model, aliases: [] };
+      if (!entry.aliases.includes(alias.name)) entry.aliases.push(alias.name);
+      byTarget.set(key, entry);
+    }
+  }
+  return [...byTarget.values()];
+}
 
 // Settings bound to the listening socket: a reload cannot change them.
 const RESTART_ONLY = ["listen", "web_listen", "tls", "max_message_bytes"] as const;
@@ -65,7 +83,7 @@ function buildGeneration(config: GatewayConfig, transport: Transport, states: Ta
     Object.values(config.models).some((m) => m.strategy === "cost") ||
     config.rules.length > 0;
   if (needsTokenizer) preloadTokenizer();
-  return { config, source: config, providers, router: new Router(aliases, { states, rules: config.rules, random }) };
+  return { config, source: config, providers, router: new Router(aliases, { states, rules: config.rules, random }), unpriced: unpricedTargets(aliases) };
 }
 
 export class Runtime {
@@ -81,6 +99,15 @@ export class Runtime {
   ) {
     this.current = buildGeneration(config, transport, this.states, random);
     useSecretsOf(this.current, config);
+    this.warnUnpriced();
+  }
+
+  // One line per upstream model without a price: its calls answer priced=false and cost 0, and the
+  // cost strategy and budgets cannot weigh it, which an operator should know before the first bill.
+  private warnUnpriced(): void {
+    for (const target of this.current.unpriced) {
+      this.log.warn(target, `no price for model "${target.model}" of provider "${target.provider}": its calls report priced=false and cost 0`);
+    }
   }
 
   router(): Router {
@@ -118,6 +145,7 @@ export class Runtime {
       new Set(targets.map((t) => TargetStates.breakerKey(t.alias, t.provider, t.model))),
     );
     this.log.info({ aliases: Object.keys(config.models) }, "config reloaded");
+    this.warnUnpriced();
     void this.retire(old);
   }
 

@@ -139,6 +139,8 @@ const priceSchema = z.strictObject({
   input: z.number().min(0),
   output: z.number().min(0),
   cached_input: z.number().min(0).optional(),
+  /** USD per million tokens written to the prompt cache; the input rate when left out. */
+  cache_write_input: z.number().min(0).optional(),
 });
 
 const budgetSchema = z.strictObject({

@@ -52,10 +52,19 @@ export type CompletionRequest = {
   metadata: Record<string, string>;
 };
 
+/**
+ * Token counts in the neutral convention, whatever the provider's: `inputTokens` counts every input
+ * token (cache reads and writes included), `outputTokens` every output token (reasoning included).
+ * The pricing buckets are disjoint: uncached = input − cache read − cache write (pricing.ts).
+ */
 export type TokenUsage = {
   inputTokens: number;
   outputTokens: number;
+  /** Input tokens read from the prompt cache. */
   cachedInputTokens: number;
+  /** Input tokens written to the prompt cache. */
+  cacheWriteInputTokens: number;
+  /** Output tokens spent reasoning; part of outputTokens. */
   reasoningTokens: number;
   /** True when the provider gave no counts and the gateway estimated them. */
   estimated: boolean;
@@ -86,5 +95,5 @@ export type EmbeddingRequest = {
 export type Embeddings = { vectors: number[][]; usage: TokenUsage; modelVersion?: string };
 
 export function emptyUsage(): TokenUsage {
-  return { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, reasoningTokens: 0, estimated: false };
+  return { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, estimated: false };
 }

@@ -130,13 +130,18 @@ export function finishFromAnthropic(reason: StopReason | string | null | undefin
   }
 }
 
-/** Anthropic's input_tokens excludes cache reads and writes; the neutral inputTokens includes them. */
+/**
+ * Anthropic's input_tokens excludes cache reads and writes; the neutral inputTokens includes them.
+ * output_tokens includes the thinking_tokens.
+ */
 export function usageFromAnthropic(usage: WireUsage): ReportedUsage {
   const cacheRead = usage.cache_read_input_tokens ?? 0;
+  const cacheWrite = usage.cache_creation_input_tokens ?? 0;
   return {
-    inputTokens: (usage.input_tokens ?? 0) + cacheRead + (usage.cache_creation_input_tokens ?? 0),
+    inputTokens: (usage.input_tokens ?? 0) + cacheRead + cacheWrite,
     outputTokens: usage.output_tokens ?? 0,
     cachedInputTokens: cacheRead,
+    cacheWriteInputTokens: cacheWrite,
     reasoningTokens: usage.output_tokens_details?.thinking_tokens ?? 0,
   };
 }

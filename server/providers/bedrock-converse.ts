@@ -174,6 +174,8 @@ export function usageFromBedrock(usage: BedrockUsage | undefined): ReportedUsage
     inputTokens: (usage.inputTokens ?? 0) + cacheRead + cacheWrite,
     outputTokens: usage.outputTokens ?? 0,
     cachedInputTokens: cacheRead,
+    cacheWriteInputTokens: cacheWrite,
+    // Converse does not break reasoning out of outputTokens.
     reasoningTokens: 0,
   };
 }

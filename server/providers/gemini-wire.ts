@@ -159,7 +159,12 @@ export function finishFromGemini(reason: string | undefined, hasToolCalls: boole
   return hasToolCalls ? "tool_calls" : "stop";
 }
 
-/** Gemini's usage; thinking tokens are billed as output, so they count into outputTokens. */
+/**
+ * Gemini's promptTokenCount includes cachedContentTokenCount (a cache read; creating a cache is a
+ * separate call, so a generation writes none). thoughtsTokenCount is reported apart from
+ * candidatesTokenCount (totalTokenCount sums them) and is billed as output, so it counts into
+ * outputTokens.
+ */
 export function usageFromGemini(usage: GenerateContentResponseUsageMetadata | undefined): ReportedUsage | undefined {
   if (!usage || (usage.promptTokenCount === undefined && usage.candidatesTokenCount === undefined)) return undefined;
   const reasoning = usage.thoughtsTokenCount ?? 0;
@@ -167,6 +172,7 @@ export function usageFromGemini(usage: GenerateContentResponseUsageMetadata | un
     inputTokens: (usage.promptTokenCount ?? 0) + (usage.toolUsePromptTokenCount ?? 0),
     outputTokens: (usage.candidatesTokenCount ?? 0) + reasoning,
     cachedInputTokens: usage.cachedContentTokenCount ?? 0,
+    cacheWriteInputTokens: 0,
     reasoningTokens: reasoning,
   };
 }

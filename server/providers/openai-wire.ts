@@ -122,12 +122,17 @@ export function finishFromOpenAI(reason: string | null | undefined): FinishReaso
   }
 }
 
+/**
+ * OpenAI's prompt_tokens includes the cached_tokens read from its cache (writes are not reported and
+ * cost nothing extra); completion_tokens includes reasoning_tokens. Both are the neutral convention.
+ */
 export function usageFromOpenAI(usage: CompletionUsage | null | undefined): ReportedUsage | undefined {
   if (!usage) return undefined;
   return {
     inputTokens: usage.prompt_tokens ?? 0,
     outputTokens: usage.completion_tokens ?? 0,
     cachedInputTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+    cacheWriteInputTokens: 0,
     reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
   };
 }

@@ -70,6 +70,7 @@ export function completeUsage(reported: ReportedUsage | undefined, request: Comp
     inputTokens: input ?? roughMessageTokens(request.messages),
     outputTokens: outputTokens ?? roughTokens(output),
     cachedInputTokens: reported?.cachedInputTokens ?? 0,
+    cacheWriteInputTokens: reported?.cacheWriteInputTokens ?? 0,
     reasoningTokens: reported?.reasoningTokens ?? 0,
     estimated: input === undefined || outputTokens === undefined,
   };
@@ -81,6 +82,7 @@ function embeddingUsage(reported: ReportedUsage | undefined, inputs: string[]): 
     inputTokens: counted ?? inputs.reduce((n, text) => n + roughTokens(text), 0),
     outputTokens: 0,
     cachedInputTokens: 0,
+    cacheWriteInputTokens: 0,
     reasoningTokens: 0,
     estimated: counted === undefined,
   };

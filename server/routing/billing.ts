@@ -13,6 +13,8 @@ export type AttemptRecord = {
   /** What the attempt consumed: the served answer's usage, or an estimate for an aborted or broken attempt. */
   usage?: TokenUsage;
   costNanoUsd?: bigint;
+  /** False when the attempt's model has no price: its cost is unknown, not 0. */
+  priced?: boolean;
 };
 
 /** An attempt skipped by its open circuit never reached the upstream. */
@@ -33,18 +35,22 @@ export type RouteInfo = {
   modelVersion?: string;
   attempts: AttemptRecord[];
 };
-export type Billed = { usage: TokenUsage; costNanoUsd: bigint; route: RouteInfo };
+/** `priced` is false when the serving model has no price: `costNanoUsd` is then 0 but unknown. */
+export type Billed = { usage: TokenUsage; costNanoUsd: bigint; priced: boolean; route: RouteInfo };
 
 export type BilledTarget = { provider: string; providerType: string; model: string; price: ModelPrice | undefined };
 
 /** The bill of `record`'s answer: its usage and cost go on the record itself and on the route. */
 export function billAttempt(alias: string, target: BilledTarget, record: AttemptRecord, attempts: AttemptRecord[], usage: TokenUsage, version?: string): Billed {
   const cost = costNanoUsd(usage, target.price);
+  const priced = target.price !== undefined;
   record.usage = usage;
   record.costNanoUsd = cost;
+  record.priced = priced;
   return {
     usage,
     costNanoUsd: cost,
+    priced,
     route: { alias, provider: target.provider, providerType: target.providerType, targetModel: target.model, modelVersion: version, attempts },
   };
 }

@@ -48,7 +48,7 @@ export type AttemptContext<T> = {
   /** Streams: the breaker hears the verdict when the stream ends, not when its first event arrives. */
   deferVerdict: boolean;
   /** What an attempt abandoned in flight is estimated to have consumed. */
-  abandoned(target: PlannedTarget): { usage: TokenUsage; costNanoUsd: bigint };
+  abandoned(target: PlannedTarget): { usage: TokenUsage; costNanoUsd: bigint; priced: boolean };
   /** The last upstream failure seen, for the call's error. */
   last?: UpstreamError;
 };

@@ -187,7 +187,7 @@ export class Router {
       deferVerdict: stream !== undefined,
       abandoned: (target) => {
         const usage = abandonedUsage(request);
-        return { usage, costNanoUsd: costNanoUsd(usage, target.price) };
+        return { usage, costNanoUsd: costNanoUsd(usage, target.price), priced: target.price !== undefined };
       },
     };
     try {

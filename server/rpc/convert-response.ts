@@ -25,14 +25,16 @@ const FINISH: Record<FinishReason, ProtoFinish> = {
   unspecified: ProtoFinish.UNSPECIFIED,
 };
 
-function usageToProto(usage: TokenUsage, cost: bigint): Usage {
+function usageToProto(usage: TokenUsage, cost: bigint, priced: boolean): Usage {
   return {
     $typeName: "switchboard.v1.Usage",
     inputTokens: BigInt(usage.inputTokens),
     outputTokens: BigInt(usage.outputTokens),
     cachedInputTokens: BigInt(usage.cachedInputTokens),
+    cacheWriteInputTokens: BigInt(usage.cacheWriteInputTokens),
     reasoningTokens: BigInt(usage.reasoningTokens),
     costNanoUsd: cost,
+    priced,
     estimated: usage.estimated,
   };
 }
@@ -52,7 +54,7 @@ export function routeToProto(route: RouteInfo): Route {
       targetModel: a.targetModel,
       outcome: a.outcome,
       durationMs: a.durationMs,
-      usage: a.usage ? usageToProto(a.usage, a.costNanoUsd ?? 0n) : undefined,
+      usage: a.usage ? usageToProto(a.usage, a.costNanoUsd ?? 0n, a.priced ?? false) : undefined,
     })),
   };
 }
@@ -81,7 +83,7 @@ export function completionToProto(result: RoutedCompletion): CompleteResponse {
     id: result.id,
     message: { role: ProtoRole.ASSISTANT, content },
     finishReason: FINISH[result.finishReason],
-    usage: usageToProto(result.usage, result.costNanoUsd),
+    usage: usageToProto(result.usage, result.costNanoUsd, result.priced),
     route: routeToProto(result.route),
   });
 }
@@ -110,7 +112,7 @@ export function streamEventToProto(event: RoutedStreamEvent): CompleteChunk {
           value: {
             id: event.id,
             finishReason: FINISH[event.finishReason],
-            usage: usageToProto(event.usage, event.costNanoUsd),
+            usage: usageToProto(event.usage, event.costNanoUsd, event.priced),
             route: routeToProto(event.route),
           },
         },
@@ -121,7 +123,7 @@ export function streamEventToProto(event: RoutedStreamEvent): CompleteChunk {
 export function embeddingsToProto(result: RoutedEmbeddings): EmbedResponse {
   return create(EmbedResponseSchema, {
     embeddings: result.vectors.map((values) => ({ values })),
-    usage: usageToProto(result.usage, result.costNanoUsd),
+    usage: usageToProto(result.usage, result.costNanoUsd, result.priced),
     route: routeToProto(result.route),
   });
 }

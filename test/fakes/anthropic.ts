@@ -104,7 +104,7 @@ export type AnthropicFakeOptions = {
 function usageBody(reply: Reply, options: AnthropicFakeOptions) {
   const u = usageOf(reply);
   const cacheRead = u.cached ?? 0;
-  const cacheWrite = options.cacheCreationTokens ?? 0;
+  const cacheWrite = u.cacheWrite ?? options.cacheCreationTokens ?? 0;
   return {
     // FakeUsage.input is the whole prompt; Anthropic's input_tokens leaves out cache reads and writes.
     input_tokens: Math.max(0, u.input - cacheRead - cacheWrite),
@@ -112,6 +112,8 @@ function usageBody(reply: Reply, options: AnthropicFakeOptions) {
     cache_read_input_tokens: cacheRead,
     cache_creation: { ephemeral_5m_input_tokens: cacheWrite, ephemeral_1h_input_tokens: 0 },
     output_tokens: u.output,
+    // Thinking tokens are part of output_tokens.
+    ...(u.reasoning !== undefined ? { output_tokens_details: { thinking_tokens: u.reasoning } } : {}),
     service_tier: "standard",
   };
 }
@@ -213,7 +215,7 @@ async function sendStream(body: WireBody, reply: FakeReply, res: FakeResponse, o
   await ping();
   await event("message_delta", {
     delta: { ...stopOf(reply, body), stop_details: null, container: null },
-    usage: { output_tokens: usage.output_tokens },
+    usage: { output_tokens: usage.output_tokens, ...("output_tokens_details" in usage ? { output_tokens_details: usage.output_tokens_details } : {}) },
   });
   await event("message_stop", {});
   res.end();

@@ -96,12 +96,14 @@ function sendError(res: FakeResponse, error: HttpError, message?: string): void 
 function usageBody(reply: Reply) {
   const u = usageOf(reply);
   const cached = u.cached ?? 0;
-  // Bedrock counts cache reads apart from inputTokens; the neutral FakeUsage.input includes them.
+  const written = u.cacheWrite ?? 0;
+  // Bedrock counts cache reads and writes apart from inputTokens; the neutral FakeUsage.input
+  // includes them. Converse does not break reasoning out of outputTokens.
   return {
-    inputTokens: u.input - cached,
+    inputTokens: u.input - cached - written,
     outputTokens: u.output,
     totalTokens: u.input + u.output,
-    ...(cached > 0 ? { cacheReadInputTokens: cached, cacheWriteInputTokens: 0 } : {}),
+    ...(cached > 0 || written > 0 ? { cacheReadInputTokens: cached, cacheWriteInputTokens: written } : {}),
   };
 }
 

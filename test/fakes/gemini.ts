@@ -121,8 +121,11 @@ export type GeminiFakeOptions = {
 
 function usageMetadata(reply: Reply, options: GeminiFakeOptions, share = 1) {
   const u = usageOf(reply);
-  const candidates = Math.round(u.output * share);
-  const thoughts = options.thoughtsTokenCount ?? 0;
+  // FakeUsage.output includes its reasoning; Gemini reports thoughts apart from the candidates.
+  // The thoughtsTokenCount option adds thoughts on top of FakeUsage.output.
+  const reasoning = u.reasoning ?? 0;
+  const candidates = Math.round((u.output - reasoning) * share);
+  const thoughts = reasoning + (options.thoughtsTokenCount ?? 0);
   return {
     promptTokenCount: u.input,
     candidatesTokenCount: candidates,

@@ -112,7 +112,13 @@ function toolCallsOf(reply: Reply) {
 
 function openAIUsage(reply: Reply) {
   const u = usageOf(reply);
-  return { prompt_tokens: u.input, completion_tokens: u.output, total_tokens: u.input + u.output, prompt_tokens_details: { cached_tokens: u.cached ?? 0 } };
+  return {
+    prompt_tokens: u.input,
+    completion_tokens: u.output,
+    total_tokens: u.input + u.output,
+    prompt_tokens_details: { cached_tokens: u.cached ?? 0 },
+    ...(u.reasoning !== undefined ? { completion_tokens_details: { reasoning_tokens: u.reasoning } } : {}),
+  };
 }
 
 function tgiFinish(reply: Reply): string {

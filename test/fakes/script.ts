@@ -12,7 +12,12 @@ export type FakeToolCall = {
   /** Arguments sent verbatim instead of `arguments` as JSON, on wires that carry a string (OpenAI). */
   rawArguments?: string;
 };
-export type FakeUsage = { input: number; output: number; cached?: number };
+/**
+ * Usage in the neutral convention; each fake renders it in its provider's: `input` is the whole
+ * prompt (cache reads `cached` and writes `cacheWrite` included), `output` every output token
+ * (`reasoning` included). A provider that does not report a bucket leaves it out of its wire body.
+ */
+export type FakeUsage = { input: number; output: number; cached?: number; cacheWrite?: number; reasoning?: number };
 
 export type FakeErrorKind =
   | "rate_limited" // 429 with retry-after

@@ -99,7 +99,7 @@ for (const row of rows) {
     for (const one of targets) {
       const bound = boundCompletion({ request: request(row.messages, tools, 100), targets: [one], hedging: false, assumedOutputTokens: 256, budgetApplies: true });
       t.true(bound.inputTokens >= actual, `${one.name}: bound ${bound.inputTokens} < ${actual} tokens`);
-      const realCost = costNanoUsd({ inputTokens: actual, outputTokens: 100, cachedInputTokens: 0, reasoningTokens: 0, estimated: false }, one.price);
+      const realCost = costNanoUsd({ inputTokens: actual, outputTokens: 100, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, estimated: false }, one.price);
       t.true(bound.costNanoUsd >= realCost, `${one.name}: cost bound ${bound.costNanoUsd} < ${realCost}`);
     }
   });
@@ -124,8 +124,9 @@ test("bound-prices-the-most-expensive-target, and the two dearest when hedging",
   const single = boundCompletion({ request: request(messages, [], 500), targets: reachable, hedging: false, assumedOutputTokens: 256, budgetApplies: true });
   t.is(single.costNanoUsd, alone(reachable[2]!), "claude-opus-4 is the dearest");
   t.is(single.costNanoUsd, costs[0]);
-  // 1,000 bytes + 16 + 8 + 16 framing = 1,040 input tokens at 15 USD/M, 500 output at 75 USD/M.
-  t.is(single.costNanoUsd, (1040n * 15_000_000_000n + 500n * 75_000_000_000n + 500_000n) / 1_000_000n);
+  // 1,000 bytes + 16 + 8 + 16 framing = 1,040 input tokens at the dearest input rate (claude-opus-4's
+  // 5-minute cache write, 18.75 USD/M: the whole prompt may be written to the cache), 500 output at 75 USD/M.
+  t.is(single.costNanoUsd, (1040n * 18_750_000_000n + 500n * 75_000_000_000n + 500_000n) / 1_000_000n);
   const hedged = boundCompletion({ request: request(messages, [], 500), targets: reachable, hedging: true, assumedOutputTokens: 256, budgetApplies: true });
   t.is(hedged.costNanoUsd, costs[0]! + costs[1]!);
 });

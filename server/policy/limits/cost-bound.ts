@@ -93,9 +93,11 @@ function inputTokensAt(size: PromptSize, target: BoundTarget): number {
 /** The bound prices every input token at the dearest input rate, so no cache split can exceed it. */
 function priceAt(target: BoundTarget, inputTokens: number, outputTokens: number): bigint {
   const price = target.price!;
-  const dearestInput = price.cachedInput > price.input ? price.cachedInput : price.input;
+  let dearestInput = price.input;
+  if (price.cachedInput > dearestInput) dearestInput = price.cachedInput;
+  if (price.cacheWrite > dearestInput) dearestInput = price.cacheWrite;
   return costNanoUsd(
-    { inputTokens, outputTokens, cachedInputTokens: 0, reasoningTokens: 0, estimated: false },
+    { inputTokens, outputTokens, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, estimated: false },
     { ...price, input: dearestInput },
   );
 }
