@@ -2,7 +2,11 @@
 // environment variable is set, with a few aliases each, and `chat-default` falling back across
 // them. With no credentials at all, only the demo alias (an embedded canned upstream).
 
-type Doc = { providers: Record<string, Record<string, unknown>>; models: Record<string, { targets: Record<string, unknown>[] }> };
+type Doc = {
+  providers: Record<string, Record<string, unknown>>;
+  models: Record<string, { targets: Record<string, unknown>[] }>;
+  prices?: Record<string, { input: number; output: number }>;
+};
 
 export type DefaultConfig = { document: Doc; enabled: string[]; needsDemo: boolean };
 
@@ -53,6 +57,8 @@ export function defaultConfig(env: NodeJS.ProcessEnv): DefaultConfig {
     doc.providers[DEMO_PROVIDER] = { type: "openai", api_key: "demo-key-not-a-secret" };
     alias("demo", DEMO_PROVIDER, "demo-canned");
     chatTargets.push({ provider: DEMO_PROVIDER, model: "demo-canned" });
+    // Canned answers cost nothing: priced at zero, so the demo is not reported as an unpriced model.
+    doc.prices = { "demo-canned": { input: 0, output: 0 } };
   }
   doc.models["chat-default"] = { targets: chatTargets.map((t, i) => ({ ...t, priority: i + 1 })) };
   return { document: doc, enabled, needsDemo };
