@@ -15,7 +15,7 @@ import { listen, type Listener } from "./listen.js";
 import type { PolicyChain } from "./policy/chain.js";
 import { Governance } from "./policy/governance.js";
 import type { KeyDirectory } from "./policy/keys.js";
-import type { AlertPost } from "./policy/limits/budget-alerts.js";
+import type { AlertPost, BudgetAlerts } from "./policy/limits/budget-alerts.js";
 import type { Store } from "./store/store.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
@@ -36,6 +36,8 @@ export type Gateway = {
   log: Logger;
   /** The virtual keys in force; the admin service calls keys.refresh() after creating or revoking one. */
   keys: KeyDirectory;
+  /** Budget alerts in flight; `alerts.idle()` resolves once every webhook delivery has ended. */
+  alerts: BudgetAlerts;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
   reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
@@ -55,6 +57,8 @@ export type GatewayOptions = {
   store?: Store;
   /** Budget alert delivery (default: a JSON POST to the budget's webhook). */
   alertPost?: AlertPost;
+  /** The limits' and budgets' clock (tests freeze it so token buckets do not refill mid-test). */
+  clock?: () => number;
 };
 
 function parseListen(listenAddress: string): { host: string; port: number } {
@@ -84,7 +88,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw error;
   }
 
-  const governance = new Governance(config, { log, routing: () => runtime.router(), store: options.store, post: options.alertPost });
+  const governance = new Governance(config, { log, routing: () => runtime.router(), store: options.store, post: options.alertPost, clock: options.clock });
   try {
     await governance.start();
   } catch (error) {
@@ -172,6 +176,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     health,
     log,
     keys: governance.keys,
+    alerts: governance.alerts,
     reload(next) {
       runtime.reload(next);
       governance.reload(next);
