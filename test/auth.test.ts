@@ -2,6 +2,7 @@
 // redirect), ListModels and NOT_FOUND filtered to what the key may use, caller and team in rules,
 // default metadata, and the services that stay open without a key.
 import { mkdtempSync, rmSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test, { type ExecutionContext } from "ava";
@@ -11,6 +12,8 @@ import { Health, HealthCheckResponse_ServingStatus as Serving } from "../gen/grp
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { createInferenceClient, userText } from "../clients/inference-client.js";
+import { parse as parseYaml } from "yaml";
+import { validateConfig } from "../server/config/load.js";
 import { hashKey } from "../server/store/key-secrets.js";
 import { SqliteStore } from "../server/store/sqlite/sqlite-store.js";
 import type { GatewayOptions } from "../server/gateway.js";
@@ -180,4 +183,15 @@ test("auth-mode-none-warns-at-start-up and admits callers without a key", async 
   });
   t.true(gw.logs.some((line) => line.includes('"level":40') && line.includes("auth.mode is none")));
   t.is((await gw.client.complete(ask("chat"))).message?.content[0]?.part.value, "echo: Hi");
+});
+
+test("readme-keys-example-is-a-valid-config", async (t) => {
+  const readme = await readFile(new URL("../README.md", import.meta.url), "utf8");
+  const shown = /### Keys, limits and budgets[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (shown === undefined) return t.fail("no keys example in the README");
+  const env = { SWITCHBOARD_ADMIN_KEY: "admin-secret-0000000000", SEARCH_API_KEY: "sk-sb-search-000000000000" };
+  const document = { ...(parseYaml(shown) as object), providers: { p: { type: "openai", api_key: "sk-x-000000000000" } }, models: { chat: { targets: [{ provider: "p", model: "gpt-4o" }] } } };
+  const config = validateConfig(document, "README", env);
+  t.is(config.keys[0]?.name, "search-api");
+  t.is(config.teams.search?.budget?.usd, 50);
 });

@@ -10,7 +10,10 @@ import { ErrorInfoSchema, QuotaFailureSchema, RetryInfoSchema } from "../gen/goo
 import { createInferenceClient, userText, type InferenceClient } from "../clients/inference-client.js";
 import { createPriceCatalog } from "../server/core/pricing.js";
 import { boundCompletion, type CallBound } from "../server/policy/limits/cost-bound.js";
+import type { GatewayOptions } from "../server/gateway.js";
+import { hashKey } from "../server/store/key-secrets.js";
 import { startOpenAIFake } from "./fakes/openai.js";
+import { ledgerRow, openTestStore } from "./store/fixtures.js";
 import type { FakeUpstream } from "./fakes/server.js";
 import { useFake } from "./helpers/fakes.js";
 import { startTestGateway } from "./helpers/gateway.js";
@@ -31,7 +34,7 @@ function boundOf(maxOutputTokens: number | undefined, assumedOutputTokens: numbe
   });
 }
 
-async function setup(t: ExecutionContext, governance: Record<string, unknown>, usage: { input: number; output: number }) {
+async function setup(t: ExecutionContext, governance: Record<string, unknown>, usage: { input: number; output: number }, options: GatewayOptions = {}) {
   const main = await useFake(t, () => startOpenAIFake());
   main.setProgram(() => ({ kind: "reply", text: "ok", usage }));
   const provider = (fake: FakeUpstream) => ({ type: "openai", base_url: `${fake.url}/v1`, api_key: "sk-upstream-000000000" });
@@ -46,7 +49,7 @@ async function setup(t: ExecutionContext, governance: Record<string, unknown>, u
         ...(governance.models as object | undefined),
       },
     },
-    { clock: () => frozen },
+    { clock: () => frozen, ...options },
   );
   const as = (apiKey: string): InferenceClient => createInferenceClient({ baseUrl: gw.baseUrl, apiKey, timeoutMs: 20_000 });
   return { ...gw, main, as };
@@ -172,4 +175,28 @@ test("budget-that-fits-5-of-20-concurrent-calls-commits-no-more-than-it-holds an
   t.true(main.requests.every((r) => (r.body as { max_completion_tokens?: number }).max_completion_tokens === 100), "the assumed limit went upstream");
   await gateway.alerts.idle();
   t.deepEqual(received.map((r) => r.fraction).sort(), [0.2, 0.4, 0.9]);
+});
+
+test("budgets-are-seeded-from-the-store-so-a-restart-does-not-reset-them", async (t) => {
+  const { store } = openTestStore(t, { now: () => frozen });
+  const batch = await store.createKey({ name: "batch", team: "other", hash: hashKey(OTHER_KEY), restrictions: { budget: { usd: 0.001, window: "day" } } });
+  // Spend recorded before this gateway started: the team's month is spent, the batch key's day too.
+  await store.append({ row: ledgerRow({ time: frozen - 60_000, keyId: "key_gone", keyName: "gone", team: "search", costNanoUsd: 2_000_000n }) });
+  await store.append({ row: ledgerRow({ time: frozen - 60_000, keyId: batch.id, keyName: "batch", team: "other", costNanoUsd: 1_000_000n }) });
+  const { as, main } = await setup(
+    t,
+    {
+      teams: { search: { budget: { usd: 0.002, window: "month" } }, other: {} },
+      keys: [{ name: "search-api", team: "search", secret: KEY }],
+    },
+    { input: 12, output: 2 },
+    { store },
+  );
+  const team = ConnectError.from(await t.throwsAsync(as(KEY).complete(hi(10))));
+  t.is(team.code, Code.ResourceExhausted);
+  t.regex(team.rawMessage, /budget of team search .* is exhausted: 0\.002 USD spent/);
+  const key = ConnectError.from(await t.throwsAsync(as(OTHER_KEY).complete(hi(10))));
+  t.is(key.code, Code.ResourceExhausted);
+  t.regex(key.rawMessage, /budget of key batch .* is exhausted: 0\.001 USD spent/);
+  t.is(main.requests.length, 0);
 });
