@@ -195,3 +195,46 @@ test("readme-keys-example-is-a-valid-config", async (t) => {
   t.is(config.keys[0]?.name, "search-api");
   t.is(config.teams.search?.budget?.usd, 50);
 });
+
+test("config-key-checks-reject-unknown-team-duplicate-name-and-secret without printing it", (t) => {
+  const base = { providers: { p: { type: "openai", api_key: "sk-x-000000000000" } }, models: { chat: { targets: [{ provider: "p", model: "gpt-4o" }] } } };
+  const error = t.throws(() =>
+    validateConfig(
+      {
+        ...base,
+        teams: { search: { providers: ["nope"] } },
+        keys: [
+          { name: "a", team: "search", secret: SEARCH },
+          { name: "a", team: "serach", sha256: hashKey(SEARCH) },
+        ],
+      },
+      "test",
+    ),
+  );
+  const message = error?.message ?? "";
+  t.regex(message, /teams\.search\.providers: unknown provider "nope"/);
+  t.regex(message, /keys\[1\]\.team: unknown team "serach" \(known: search\)/);
+  t.regex(message, /keys\[1\]\.name: "a" is already the name of keys\[0\]/);
+  t.regex(message, /keys\[1\]: the same secret as keys\[0\]/);
+  t.false(message.includes(SEARCH) || message.includes(hashKey(SEARCH)));
+});
+
+test("reload-swaps-config-keys: a removed key stops working, an added one starts", async (t) => {
+  const { as, gateway } = await setup(t);
+  t.truthy(await as(SEARCH).complete(ask("chat")));
+  const added = "sk-sb-added-on-reload-00000000005";
+  gateway.reload(
+    validateConfig(
+      {
+        listen: "127.0.0.1:0",
+        providers: { main: { type: "openai", base_url: "http://127.0.0.1:9/v1", api_key: "sk-upstream-000000000" } },
+        models: { chat: { targets: [{ provider: "main", model: "gpt-4o-mini" }] } },
+        teams: { search: {} },
+        keys: [{ name: "added", team: "search", secret: added }],
+      },
+      "reloaded",
+    ),
+  );
+  t.is((await refusal(as(SEARCH).complete(ask("chat")))).code, Code.Unauthenticated);
+  t.deepEqual((await as(added).listModels({})).models.map((m) => m.name), ["chat"]);
+});

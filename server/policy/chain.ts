@@ -68,11 +68,20 @@ const ADMITTED: Admission = Object.freeze({});
  */
 export function admit(chain: PolicyChain, call: InboundCall, request: unknown): Admission | Promise<Admission> {
   if (chain.length === 0) return ADMITTED;
-  return (async () => {
-    const admissions: Admission[] = [];
-    for (const step of chain) admissions.push(await step(call, request));
-    return merge(admissions);
-  })();
+  // Steps that answer synchronously (auth off, nothing to limit) keep the whole admission synchronous.
+  const admissions: Admission[] = [];
+  for (let i = 0; i < chain.length; i++) {
+    const admitted = chain[i]!(call, request);
+    if (admitted instanceof Promise) return finishAsync(chain, i, admitted, admissions, call, request);
+    admissions.push(admitted);
+  }
+  return admissions.length === 1 ? admissions[0]! : merge(admissions);
+}
+
+async function finishAsync(chain: PolicyChain, from: number, pending: Promise<Admission>, admissions: Admission[], call: InboundCall, request: unknown): Promise<Admission> {
+  admissions.push(await pending);
+  for (let i = from + 1; i < chain.length; i++) admissions.push(await chain[i]!(call, request));
+  return merge(admissions);
 }
 
 function merge(admissions: Admission[]): Admission {
