@@ -13,6 +13,10 @@ import { InferenceService, file_switchboard_v1_inference } from "../gen/switchbo
 import type { GatewayConfig } from "./config/schema.js";
 import { listen, type Listener } from "./listen.js";
 import type { PolicyChain } from "./policy/chain.js";
+import { Governance } from "./policy/governance.js";
+import type { KeyDirectory } from "./policy/keys.js";
+import type { AlertPost, BudgetAlerts } from "./policy/limits/budget-alerts.js";
+import type { Store } from "./store/store.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
@@ -30,6 +34,10 @@ export type Gateway = {
   webAddress?: string;
   health: HealthStatus;
   log: Logger;
+  /** The virtual keys in force; the admin service calls keys.refresh() after creating or revoking one. */
+  keys: KeyDirectory;
+  /** Budget alerts in flight; `alerts.idle()` resolves once every webhook delivery has ended. */
+  alerts: BudgetAlerts;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
   reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
@@ -43,8 +51,14 @@ export type GatewayOptions = {
   notes?: string[];
   /** The routing strategies' random source (tests seed it). */
   random?: () => number;
-  /** Steps every call passes before the router, on every protocol (governance fills this). */
+  /** Steps every call passes before the router, on every protocol, after the governance step. */
   policy?: PolicyChain;
+  /** Run-time keys and budget seeding (config keys and in-memory limits work without it). */
+  store?: Store;
+  /** Budget alert delivery (default: a JSON POST to the budget's webhook). */
+  alertPost?: AlertPost;
+  /** The limits' and budgets' clock (tests freeze it so token buckets do not refill mid-test). */
+  clock?: () => number;
 };
 
 function parseListen(listenAddress: string): { host: string; port: number } {
@@ -74,6 +88,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw error;
   }
 
+  const governance = new Governance(config, { log, routing: () => runtime.router(), store: options.store, post: options.alertPost, clock: options.clock });
+  try {
+    await governance.start();
+  } catch (error) {
+    await runtime.close();
+    await transport.close();
+    throw error;
+  }
+
   const health = new HealthStatus();
   const serviceNames = [
     InferenceService.typeName,
@@ -87,7 +110,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const calls = createInferenceCalls({
     router: () => runtime.router(),
-    policy: options.policy ?? [],
+    // Only InferenceService passes the chain: health and reflection stay reachable without a key.
+    policy: [...governance.policy, ...(options.policy ?? [])],
     logError: (error) => log.error({ err: error }, "unexpected error in a call"),
     logUpstreamFailure: (error) =>
       log.warn(
@@ -151,7 +175,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     webAddress: webListener?.address,
     health,
     log,
-    reload: (next) => runtime.reload(next),
+    keys: governance.keys,
+    alerts: governance.alerts,
+    reload(next) {
+      runtime.reload(next);
+      governance.reload(next);
+    },
     close(graceMs = config.shutdown_grace_ms) {
       closing ??= (async () => {
         health.shutdown();

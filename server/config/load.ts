@@ -5,6 +5,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { attachSecrets, registerSecret } from "../core/redact.js";
+import { checkGovernance } from "./governance-checks.js";
 import { applyPolicyFile, checkRules } from "./routing-checks.js";
 import { configSchema, type GatewayConfig } from "./schema.js";
 import { SourceRecorder, type ConfigSources } from "./sources.js";
@@ -128,6 +129,10 @@ function crossReferences(config: GatewayConfig, baseDir: string, context: LoadCo
     }
   }
   problems.push(...checkRules(config));
+  problems.push(...checkGovernance(config));
+  // Key secrets and the admin key are credentials even when written literally.
+  for (const key of config.keys) if (key.secret !== undefined) addSecret(context, key.secret);
+  if (config.auth.admin_key !== undefined) addSecret(context, config.auth.admin_key);
   return problems;
 }
 

@@ -166,7 +166,7 @@ const accessFields = {
   metadata: z.record(z.string(), z.string()).optional(),
 };
 
-const teamSchema = z.strictObject(accessFields);
+export const teamSchema = z.strictObject(accessFields);
 
 const keySchema = z
   .strictObject({

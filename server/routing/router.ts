@@ -4,6 +4,8 @@
 // targets and the shared upstream error table; knows nothing of any provider's wire format.
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AliasConfig, RuleConfig } from "../config/schema.js";
+import type { RouteAccess } from "../policy/chain.js";
+import type { AliasReach } from "../policy/limits-step.js";
 import { UPSTREAM_ERROR_TABLE, UpstreamError, upstreamErrorFromUnknown } from "../core/errors.js";
 import { costNanoUsd } from "../core/pricing.js";
 import { countMessageTokens, roughTokens } from "../core/tokens.js";
@@ -21,7 +23,7 @@ import type { Verdict } from "./circuit-breaker.js";
 import { openCallScope, type CallScope } from "./deadline.js";
 import { RoutingError, runPlan } from "./hedging.js";
 import { attemptTimeout, settleWinner, verdictFor, type Attempt, type AttemptContext, type PlannedTarget, type Winner } from "./retry-loop.js";
-import { RuleSet, type RequestFacts } from "./rules.js";
+import { RuleSet, regionMatches, type RequestFacts } from "./rules.js";
 import { orderTargets } from "./strategies.js";
 import { TargetStates } from "./target-state.js";
 
@@ -63,7 +65,14 @@ export class StreamInterruptedError extends ConnectError {
 }
 
 /** Options that come from the caller's RPC context, not the request body. */
-export type CallOptions = { signal: AbortSignal; deadline?: number; caller?: string };
+export type CallOptions = {
+  signal: AbortSignal;
+  deadline?: number;
+  caller?: string;
+  team?: string;
+  /** The caller's key restrictions: allowed aliases (checked after rules), providers, regions. */
+  access?: RouteAccess;
+};
 
 export type RouterOptions = { states?: TargetStates; rules?: RuleConfig[]; random?: () => number };
 
@@ -81,6 +90,8 @@ type OpenedStream = { iterator: AsyncIterator<StreamEvent>; first: IteratorResul
 export class Router {
   private readonly byName: Map<string, ResolvedAlias>;
   private readonly rules: RuleSet;
+  private readonly ruleConfigs: RuleConfig[];
+  private readonly reaches = new Map<string, AliasReach>();
   private readonly random: () => number;
   readonly states: TargetStates;
   private active = 0;
@@ -89,6 +100,7 @@ export class Router {
   constructor(aliases: ResolvedAlias[], options: RouterOptions = {}) {
     this.byName = new Map(aliases.map((a) => [a.name, a]));
     this.rules = new RuleSet(options.rules ?? []);
+    this.ruleConfigs = options.rules ?? [];
     this.random = options.random ?? Math.random;
     this.states = options.states ?? new TargetStates();
   }
@@ -111,23 +123,57 @@ export class Router {
     return [...this.byName.values()];
   }
 
-  resolve(alias: string): ResolvedAlias {
+  /** The alias by name; NOT_FOUND lists the aliases the caller may use. */
+  resolve(alias: string, access?: RouteAccess): ResolvedAlias {
     const found = this.byName.get(alias);
     if (found) return found;
-    const known = [...this.byName.keys()].sort().join(", ");
+    const known = [...this.byName.keys()].filter((name) => access?.allowAlias(name) ?? true).sort().join(", ");
     throw new ConnectError(`model: unknown model alias "${alias}" (known: ${known})`, Code.NotFound);
   }
 
-  /** Rules, then the strategy: the targets this call may use, in the order they are tried. */
-  private plan(facts: RequestFacts): { alias: ResolvedAlias; plan: ResolvedTarget[] } {
-    let alias = this.resolve(facts.alias);
-    if (this.rules.empty) return { alias, plan: this.order(alias, alias.config.strategy, alias.targets, facts) };
-    const outcome = this.rules.evaluate(facts);
-    alias = this.resolve(outcome.alias);
-    const allowed = alias.targets.filter((t) => outcome.filters.every((f) => f.test(t.config)));
-    if (allowed.length === 0) {
+  /**
+   * The targets a call on `alias` could be billed at — its own and those of every alias a rule may
+   * redirect it to — for the policy's cost bound. Cached: a router is one config generation.
+   */
+  reach(alias: string): AliasReach | undefined {
+    const cached = this.reaches.get(alias);
+    if (cached) return cached;
+    const own = this.byName.get(alias);
+    if (!own) return undefined;
+    const aliases = new Set([own]);
+    for (const rule of this.ruleConfigs) {
+      const when = rule.when.alias === undefined ? undefined : [rule.when.alias].flat();
+      const to = rule.then.alias === undefined ? undefined : this.byName.get(rule.then.alias);
+      // A rule without an alias condition may fire on any alias (also after another redirect).
+      if (to && (when === undefined || when.includes(alias))) aliases.add(to);
+    }
+    const reach: AliasReach = {
+      targets: [...aliases].flatMap((a) =>
+        a.targets.map((t) => ({ name: `${t.adapter.name}/${t.config.model}`, providerType: t.adapter.type, model: t.config.model, price: t.price })),
+      ),
+      hedging: [...aliases].some((a) => a.config.hedge_after_ms !== undefined),
+      assumedOutputTokens: own.config.assumed_output_tokens,
+    };
+    this.reaches.set(alias, reach);
+    return reach;
+  }
+
+  /** Rules, then the caller's restrictions, then the strategy: the targets this call may use, in order. */
+  private plan(facts: RequestFacts, access: RouteAccess | undefined): { alias: ResolvedAlias; plan: ResolvedTarget[] } {
+    let alias = this.resolve(facts.alias, access);
+    if (this.rules.empty && !access) return { alias, plan: this.order(alias, alias.config.strategy, alias.targets, facts) };
+    const outcome = this.rules.empty ? { alias: alias.name, filters: [], strategy: undefined } : this.rules.evaluate(facts);
+    alias = this.resolve(outcome.alias, access);
+    if (access && !access.allowAlias(alias.name)) throw access.denied(alias.name);
+    const byRules = alias.targets.filter((t) => outcome.filters.every((f) => f.test(t.config)));
+    if (byRules.length === 0) {
       const why = outcome.filters.map((f) => `rule "${f.rule}" allows ${f.describe}`).join("; ");
       throw new ConnectError(`no target of alias "${alias.name}" satisfies the routing rules (${why})`, Code.FailedPrecondition);
+    }
+    const allowed = access ? byRules.filter((t) => permits(access, t)) : byRules;
+    if (allowed.length === 0) {
+      const why = [...access!.providers.map((p) => `providers ${p.join(", ")}`), ...access!.regions.map((r) => `regions ${r.join(", ")}`)].join("; ");
+      throw new ConnectError(`no target of alias "${alias.name}" is allowed for ${access!.describe} (${why})`, Code.FailedPrecondition);
     }
     return { alias, plan: this.order(alias, outcome.strategy ?? alias.config.strategy, allowed, facts) };
   }
@@ -151,6 +197,7 @@ export class Router {
       alias: request.alias,
       metadata: request.metadata,
       caller: options.caller ?? "",
+      team: options.team ?? "",
       inputTokens: () =>
         (tokens ??= "messages" in request ? countMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + roughTokens(t), 0)),
       maxOutputTokens:
@@ -175,7 +222,7 @@ export class Router {
     attempt: Attempt<T>,
     stream?: { answerTimeoutMs(target: PlannedTarget): number | undefined; discard(value: T): void },
   ): Promise<Run<T>> {
-    const { alias, plan } = this.plan(this.facts(request, options));
+    const { alias, plan } = this.plan(this.facts(request, options), options.access);
     const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
     const ctx: AttemptContext<T> = {
       policy: alias.config,
@@ -309,6 +356,13 @@ export class Router {
       scope.dispose();
     }
   }
+}
+
+function permits(access: RouteAccess, target: ResolvedTarget): boolean {
+  return (
+    access.providers.every((allowed) => allowed.includes(target.adapter.name)) &&
+    access.regions.every((allowed) => regionMatches(target.config.region, allowed))
+  );
 }
 
 function minDefined(a: number | undefined, b: number | undefined): number | undefined {

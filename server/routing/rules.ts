@@ -9,6 +9,8 @@ export type RequestFacts = {
   alias: string;
   metadata: Record<string, string>;
   caller: string;
+  /** The caller's team ("" without one). */
+  team: string;
   /** Estimated prompt tokens; computed only when a rule asks for it. */
   inputTokens(): number;
   maxOutputTokens: number;
@@ -38,6 +40,7 @@ function compileCel(expression: string): (facts: RequestFacts) => boolean {
       alias: facts.alias,
       metadata: facts.metadata,
       caller: facts.caller,
+      team: facts.team,
       input_tokens: needsTokens ? facts.inputTokens() : 0,
       max_output_tokens: facts.maxOutputTokens,
       has_tools: facts.hasTools,
@@ -68,7 +71,7 @@ function compile(rule: RuleConfig): CompiledRule {
   };
 }
 
-export function regionMatches(region: string | undefined, patterns: string[]): boolean {
+export function regionMatches(region: string | undefined, patterns: readonly string[]): boolean {
   if (region === undefined) return false;
   return patterns.some((p) => (p.endsWith("*") ? region.startsWith(p.slice(0, -1)) : region === p));
 }

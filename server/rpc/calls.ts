@@ -47,11 +47,22 @@ export type InferenceCalls = {
 };
 
 function routerOptions(call: InboundCall, admission: Admission): CallOptions {
-  return { signal: call.signal, deadline: call.deadline, caller: admission.caller?.name };
+  return { signal: call.signal, deadline: call.deadline, caller: admission.caller?.name, team: admission.caller?.team, access: admission.access };
 }
 
-function withMetadata<T extends { metadata: Record<string, string> }>(value: T, admission: Admission): T {
-  return admission.metadata ? { ...value, metadata: { ...value.metadata, ...admission.metadata } } : value;
+/** The admission's defaults under the request: its metadata (the request's own values win) and max_output_tokens. */
+function withDefaults<T extends { metadata: Record<string, string>; generation?: { maxOutputTokens?: number } }>(value: T, admission: Admission): T {
+  let result = value;
+  if (admission.metadata) result = { ...result, metadata: { ...admission.metadata, ...value.metadata } };
+  if (admission.maxOutputTokens !== undefined && result.generation && result.generation.maxOutputTokens === undefined) {
+    result = { ...result, generation: { ...result.generation, maxOutputTokens: admission.maxOutputTokens } };
+  }
+  return result;
+}
+
+/** Whether a failed call got as far as an upstream request (limits refund the calls that did not). */
+function reachedUpstream(error: unknown): boolean {
+  return error instanceof RoutingError || error instanceof StreamInterruptedError || (error instanceof ConnectError && (error.code === Code.DeadlineExceeded || error.code === Code.Canceled));
 }
 
 const codeOf = (error: unknown) => (error instanceof ConnectError ? error.code : Code.Internal);
@@ -69,12 +80,12 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
       try {
         const admitted = admit(deps.policy, call, value);
         admission = admitted instanceof Promise ? await admitted : admitted;
-        const result = await deps.router().complete(withMetadata(value, admission), routerOptions(call, admission));
-        admission.settle?.({ code: 0, usage: { ...result.usage, costNanoUsd: result.costNanoUsd }, provider: result.route.provider, targetModel: result.route.targetModel });
+        const result = await deps.router().complete(withDefaults(value, admission), routerOptions(call, admission));
+        admission.settle?.({ code: 0, usage: { ...result.usage, costNanoUsd: result.costNanoUsd }, provider: result.route.provider, targetModel: result.route.targetModel, reachedUpstream: true });
         return completionToProto(result);
       } catch (error) {
         const status = fail(error);
-        admission.settle?.({ code: status.code });
+        admission.settle?.({ code: status.code, reachedUpstream: reachedUpstream(error) });
         throw status;
       }
     },
@@ -83,19 +94,20 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
       const { value, problems } = completionRequestFromProto(request);
       if (problems.length > 0) throw invalidArgument(problems);
       let admission: Admission = {};
-      let outcome: CallOutcome = { code: Code.Canceled };
+      // A stream the caller stops reading ends here without an error: it had reached the upstream.
+      let outcome: CallOutcome = { code: Code.Canceled, reachedUpstream: true };
       try {
         const admitted = admit(deps.policy, call, value);
         admission = admitted instanceof Promise ? await admitted : admitted;
-        for await (const event of deps.router().stream(withMetadata(value, admission), routerOptions(call, admission))) {
+        for await (const event of deps.router().stream(withDefaults(value, admission), routerOptions(call, admission))) {
           if (event.type === "done") {
-            outcome = { code: 0, usage: { ...event.usage, costNanoUsd: event.costNanoUsd }, provider: event.route.provider, targetModel: event.route.targetModel };
+            outcome = { code: 0, usage: { ...event.usage, costNanoUsd: event.costNanoUsd }, provider: event.route.provider, targetModel: event.route.targetModel, reachedUpstream: true };
           }
           yield streamEventToProto(event);
         }
       } catch (error) {
         const status = fail(error);
-        outcome = { code: codeOf(status) };
+        outcome = { code: codeOf(status), reachedUpstream: reachedUpstream(error) };
         if (error instanceof StreamBrokenError) {
           // Output already reached the caller: report what was consumed before the error status.
           outcome.usage = { ...error.partial.usage, costNanoUsd: error.partial.costNanoUsd };
@@ -118,28 +130,31 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
       try {
         const admitted = admit(deps.policy, call, value);
         admission = admitted instanceof Promise ? await admitted : admitted;
-        const result = await deps.router().embed(withMetadata(value, admission), routerOptions(call, admission));
-        admission.settle?.({ code: 0, usage: { ...result.usage, costNanoUsd: result.costNanoUsd }, provider: result.route.provider, targetModel: result.route.targetModel });
+        const result = await deps.router().embed(withDefaults(value, admission), routerOptions(call, admission));
+        admission.settle?.({ code: 0, usage: { ...result.usage, costNanoUsd: result.costNanoUsd }, provider: result.route.provider, targetModel: result.route.targetModel, reachedUpstream: true });
         return embeddingsToProto(result);
       } catch (error) {
         const status = fail(error);
-        admission.settle?.({ code: status.code });
+        admission.settle?.({ code: status.code, reachedUpstream: reachedUpstream(error) });
         throw status;
       }
     },
 
     async listModels(call) {
-      const admitted = admit(deps.policy, call, undefined);
+      let admission: Admission;
       try {
-        const admission = admitted instanceof Promise ? await admitted : admitted;
+        const admitted = admit(deps.policy, call, undefined);
+        admission = admitted instanceof Promise ? await admitted : admitted;
         admission.settle?.({ code: 0 });
       } catch (error) {
         throw fail(error);
       }
+      const access = admission.access;
       return create(ListModelsResponseSchema, {
         models: deps
           .router()
           .list()
+          .filter((alias) => access?.allowAlias(alias.name) ?? true)
           .map((alias) => ({
             name: alias.name,
             strategy: alias.config.strategy,

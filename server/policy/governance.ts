@@ -1,0 +1,117 @@
+// The governance step in the policy chain: authenticate the virtual key (unless auth.mode is none),
+// check the alias asked for against the key's allow-list, then admit the call against its limits and
+// budgets. Rebuilt per config generation; the limit and budget counters outlive reloads.
+import { authMode, type GatewayConfig } from "../config/schema.js";
+import type { CompletionRequest, EmbeddingRequest } from "../core/types.js";
+import type { Store } from "../store/store.js";
+import type { Logger } from "../telemetry/log.js";
+import { authenticate } from "./auth.js";
+import type { Admission, PolicyChain, PolicyStep } from "./chain.js";
+import { KeyDirectory, type KeyIdentity } from "./keys.js";
+import { Admissions } from "./limits/admission.js";
+import { BudgetAlerts, InMemoryAlertLog, type AlertPost } from "./limits/budget-alerts.js";
+import { InProcessBudgetStore, type SeedSpend } from "./limits/budget-store.js";
+import { InProcessLimitStore } from "./limits/limit-store.js";
+import { limitScope, type LimitScope } from "./limits/scopes.js";
+import { admitLimits, type RoutingLookup } from "./limits-step.js";
+
+export type GovernanceOptions = {
+  log: Logger;
+  /** The routing lookup of the generation in force (the router). */
+  routing: () => RoutingLookup;
+  /** Run-time keys and spend seeding; config keys work without it. */
+  store?: Store;
+  /** Budget alert delivery (default: a JSON POST to the budget's webhook). */
+  post?: AlertPost;
+  clock?: () => number;
+};
+
+const OPEN: Admission = Object.freeze({});
+
+type Generation = { mode: "keys" | "none"; aliasScopes: Map<string, LimitScope> };
+
+function generation(config: GatewayConfig): Generation {
+  const aliasScopes = new Map<string, LimitScope>();
+  for (const [name, alias] of Object.entries(config.models)) {
+    if (alias.rpm !== undefined || alias.tpm !== undefined) aliasScopes.set(name, limitScope("alias", name, alias));
+  }
+  return { mode: authMode(config), aliasScopes };
+}
+
+export class Governance {
+  readonly keys: KeyDirectory;
+  readonly alerts: BudgetAlerts;
+  readonly policy: PolicyChain;
+  readonly #admissions: Admissions;
+  readonly #budgets = new InProcessBudgetStore();
+  readonly #options: GovernanceOptions;
+  #generation: Generation;
+
+  constructor(config: GatewayConfig, options: GovernanceOptions) {
+    this.#options = options;
+    const { log } = options;
+    this.keys = new KeyDirectory(config, { store: options.store, clock: options.clock, warn: (fields, message) => log.warn(fields, message) });
+    this.alerts = new BudgetAlerts({ log: new InMemoryAlertLog(), post: options.post, logger: log, clock: options.clock });
+    this.#admissions = new Admissions({ limits: new InProcessLimitStore(), budgets: this.#budgets, alerts: this.alerts, clock: options.clock });
+    this.#generation = generation(config);
+    this.#warnIfOpen();
+    const step: PolicyStep = (call, request) => {
+      const { mode, aliasScopes } = this.#generation;
+      // Nothing to enforce (auth off, no alias limits): admit without a promise.
+      if (mode === "none" && aliasScopes.size === 0) return OPEN;
+      return this.#admit(call, request as CompletionRequest | EmbeddingRequest | undefined);
+    };
+    this.policy = [step];
+  }
+
+  reload(config: GatewayConfig): void {
+    this.keys.reload(config);
+    this.#generation = generation(config);
+    this.#warnIfOpen();
+  }
+
+  /** Loads the run-time keys and seeds the budgets' spend from the store's rollups (one query each). */
+  async start(): Promise<void> {
+    const store = this.#options.store;
+    if (!store) return;
+    await this.keys.refresh();
+    const [snapshot, keys] = await Promise.all([store.spendSince(), store.loadKeys()]);
+    const names = new Map(keys.map((k) => [k.id, k.name]));
+    const seeds: SeedSpend[] = [];
+    const add = (scope: "key" | "team", name: string, spend: { day: bigint; month: bigint }) => {
+      seeds.push({ scope, name, window: "day", windowStart: snapshot.dayStart, spentNanoUsd: spend.day });
+      seeds.push({ scope, name, window: "month", windowStart: snapshot.monthStart, spentNanoUsd: spend.month });
+    };
+    for (const [id, spend] of snapshot.keys) {
+      const name = names.get(id);
+      if (name !== undefined) add("key", name, spend);
+    }
+    for (const [team, spend] of snapshot.teams) add("team", team, spend);
+    this.#budgets.seed(seeds);
+  }
+
+  #warnIfOpen(): void {
+    if (this.#generation.mode === "none") {
+      this.#options.log.warn("auth.mode is none: ANY caller that reaches the port may use every alias, unauthenticated — for a laptop or the demo only");
+    }
+  }
+
+  async #admit(call: Parameters<PolicyStep>[0], request: CompletionRequest | EmbeddingRequest | undefined): Promise<Admission> {
+    const { mode, aliasScopes } = this.#generation;
+    const routing = this.#options.routing();
+    let identity: KeyIdentity | undefined;
+    if (mode === "keys") {
+      identity = authenticate(this.keys, call);
+      // An alias that does not exist is the router's NOT_FOUND (listing what the key may use).
+      if (request && !identity.access.allowAlias(request.alias) && routing.reach(request.alias)) throw identity.access.denied(request.alias);
+    }
+    const limited = await admitLimits({ admissions: this.#admissions, aliasScopes, routing, logError: (error) => this.#options.log.error({ err: error }, "settling limits failed") }, call.method, identity, request);
+    return {
+      caller: identity && { name: identity.name, team: identity.team },
+      metadata: identity?.metadata,
+      access: identity?.access,
+      maxOutputTokens: limited.maxOutputTokens,
+      settle: limited.settle,
+    };
+  }
+}
