@@ -5,6 +5,7 @@
 // relied on from it: the SDK's URL joining, headers, error shapes and SSE semantics, no retries.
 // Failures the upstream tells of come out as UpstreamError; network failures and unparseable
 // JSON are thrown as they are, for the runner's classifier.
+import type { Readable } from "node:stream";
 import { UpstreamError, retryAfterFromHeaders, upstreamErrorFromHttp } from "../core/errors.js";
 import { redact } from "../core/redact.js";
 import { LineSplitter } from "./line-splitter.js";
@@ -96,8 +97,7 @@ function notAnObject(provider: string, what: string): UpstreamError {
  * events without data (keep-alives) are skipped. After `[DONE]` the rest of the body is still read
  * to its end, so the connection goes back to the pool instead of being torn down.
  */
-async function* sseObjects(provider: string, response: HttpResponse): AsyncGenerator<JsonObject> {
-  const body = response.body;
+export async function* sseObjects(provider: string, body: Readable): AsyncGenerator<JsonObject> {
   const lines = new LineSplitter();
   let data: string[] = [];
   let done = false;
@@ -153,7 +153,7 @@ export function createOpenAIHttpClient(options: OpenAIHttpOptions): OpenAIHttpCl
       return answer;
     },
     async stream(path, body, signal) {
-      return sseObjects(provider, await send(path, body, signal));
+      return sseObjects(provider, (await send(path, body, signal)).body);
     },
   };
 }
