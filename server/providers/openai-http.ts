@@ -26,9 +26,9 @@ export type OpenAIHttpOptions = {
 
 export interface OpenAIHttpClient {
   /** POSTs `body` as JSON to `path` under the base URL; the JSON object answered. */
-  post(path: string, body: object, signal: AbortSignal): Promise<JsonObject>;
+  post(path: string, body: object, signal?: AbortSignal): Promise<JsonObject>;
   /** POSTs a streaming request; the JSON object of every SSE event up to `[DONE]`. */
-  stream(path: string, body: object, signal: AbortSignal): Promise<AsyncIterable<JsonObject>>;
+  stream(path: string, body: object, signal?: AbortSignal): Promise<AsyncIterable<JsonObject>>;
 }
 
 const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
@@ -139,7 +139,7 @@ export function createOpenAIHttpClient(options: OpenAIHttpOptions): OpenAIHttpCl
     return url;
   };
 
-  async function send(path: string, body: object, signal: AbortSignal): Promise<HttpResponse> {
+  async function send(path: string, body: object, signal: AbortSignal | undefined): Promise<HttpResponse> {
     const response = await request(urlFor(path), { method: "POST", headers, body: JSON.stringify(body), signal });
     if (response.statusCode < 200 || response.statusCode > 299) throw await statusError(provider, response);
     return response;
