@@ -1,13 +1,15 @@
 // The upstream hop alone, in one process against the same fake (in its own process): the `openai`
 // SDK given the repository's fetch shim (server/providers/transport.ts createUndiciFetch) against the
-// lean undici.request client (bench/hop/lean-client.ts). Calls/s and CPU per call of this process,
-// 32 calls in flight, alternating rounds; unary and 200-token streams. Every answer is checked and
-// the fake's counter must match the calls made.
+// lean undici.request client (bench/hop/lean-client.ts) and the gateway's own lean client
+// (server/providers/openai-http.ts over the transport's request, what the openai adapters use).
+// Calls/s and CPU per call of this process, 32 calls in flight, alternating rounds; unary and
+// 200-token streams. Every answer is checked and the fake's counter must match the calls made.
 //   npm run bench:hop [-- --rounds 3 --unary 20000 --streams 2000]
 import OpenAI from "openai";
 import { Agent } from "undici";
 import { parseArgs } from "node:util";
-import { createUndiciFetch } from "../../server/providers/transport.js";
+import { createOpenAIHttpClient } from "../../server/providers/openai-http.js";
+import { createTransport, createUndiciFetch } from "../../server/providers/transport.js";
 import { fakeCounts, startFake } from "../processes.js";
 import { createLeanClient } from "./lean-client.js";
 
@@ -36,6 +38,9 @@ function checkStream(tokens: number, usage: number | undefined): void {
 
 const sdk = new OpenAI({ apiKey: "sk-bench-0000000000", baseURL: baseUrl, maxRetries: 0, fetch: createUndiciFetch(agent()) });
 const lean = createLeanClient({ baseUrl, apiKey: "sk-bench-0000000000", dispatcher: agent() });
+// No proxy variables: the transport's own Agent, with the same pool settings as agent().
+const transport = createTransport({ env: {} });
+const gatewayClient = createOpenAIHttpClient({ provider: "bench", baseUrl, apiKey: "sk-bench-0000000000", request: transport.request });
 
 const variants: Variant[] = [
   {
@@ -58,6 +63,19 @@ const variants: Variant[] = [
       let tokens = 0;
       let usage: number | undefined;
       for await (const chunk of lean.stream(streamBody) as AsyncGenerator<Chunk>) {
+        if (chunk.choices?.[0]?.delta?.content) tokens++;
+        if (chunk.usage) usage = chunk.usage.completion_tokens;
+      }
+      checkStream(tokens, usage);
+    },
+  },
+  {
+    name: "gateway client (openai-http.ts)",
+    unary: async () => checkCompletion((await gatewayClient.post("/chat/completions", unaryBody)) as Completion),
+    async stream() {
+      let tokens = 0;
+      let usage: number | undefined;
+      for await (const chunk of (await gatewayClient.stream("/chat/completions", streamBody)) as AsyncIterable<Chunk>) {
         if (chunk.choices?.[0]?.delta?.content) tokens++;
         if (chunk.usage) usage = chunk.usage.completion_tokens;
       }
@@ -104,6 +122,7 @@ try {
   }
 } finally {
   await fake.stop();
+  await transport.close();
 }
 
 console.log(`\nupstream hop in one process, ${CONCURRENCY} in flight, median of ${values.rounds} alternating rounds\n`);
@@ -113,6 +132,9 @@ for (const [name, r] of results) {
   const f = (xs: Figure[], k: keyof Figure) => median(xs.map((x) => x[k])).toFixed(0);
   console.log(`| ${name} | ${f(r.unary, "callsPerS")} | ${f(r.unary, "cpuUsPerCall")} | ${f(r.stream, "callsPerS")} | ${f(r.stream, "cpuUsPerCall")} |`);
 }
-const [a, b] = [...results.values()];
-const ratio = (k: "unary" | "stream") => (median(a![k].map((x) => x.cpuUsPerCall)) / median(b![k].map((x) => x.cpuUsPerCall))).toFixed(2);
-console.log(`\nCPU per call, SDK / lean: unary ${ratio("unary")}×, stream ${ratio("stream")}×`);
+const [sdkResults, ...others] = [...results.entries()];
+const cpu = (figures: Figure[]) => median(figures.map((x) => x.cpuUsPerCall));
+for (const [name, r] of others) {
+  const ratio = (k: "unary" | "stream") => (cpu(sdkResults![1][k]) / cpu(r[k])).toFixed(2);
+  console.log(`\nCPU per call, SDK / ${name}: unary ${ratio("unary")}×, stream ${ratio("stream")}×`);
+}

@@ -1,72 +1,71 @@
 // OpenAI and OpenAI-compatible servers (vLLM, Ollama, TGI's OpenAI route, Azure-style
-// deployments) through the official `openai` SDK. The wire mapping lives in openai-wire.ts; this
-// file holds only the SDK calls and the SDK's error shapes.
-import OpenAI from "openai";
-import type { ChatCompletionChunk } from "openai/resources/chat/completions";
-import { UpstreamError, retryAfterFromHeaders, upstreamErrorFromHttp, upstreamErrorFromUnknown } from "../core/errors.js";
+// deployments) through the lean HTTP client (openai-http.ts), not the `openai` SDK: the SDK cost
+// ~4× the CPU per call (bench/RESULTS.md). The wire mapping lives in openai-wire.ts; this file holds
+// only the calls and the checks on the answers' shape.
+import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
+import { UpstreamError, upstreamErrorFromUnknown } from "../core/errors.js";
+import { createOpenAIHttpClient, type JsonObject, type OpenAIHttpClient } from "./openai-http.js";
 import { ChatStreamDecoder, buildChatBody, completionFromChat, streamingChatBody, type ChatBodyOptions } from "./openai-wire.js";
 import type { OpenAICompatibleOptions, OpenAIOptions } from "./options.js";
-import { SDK_TIMEOUT_MS, type ProviderAdapter, type ProviderFactory } from "./provider.js";
+import type { ProviderAdapter, ProviderFactory } from "./provider.js";
 import { createAdapter } from "./runner.js";
+import type { UpstreamEmbeddings } from "./runner.js";
 
 const OPENAI_BASE_URL = "https://api.openai.com/v1";
 
-function classify(provider: string, error: unknown): UpstreamError {
-  if (error instanceof OpenAI.APIError && error.status !== undefined) {
-    const body = error.error as { message?: string; code?: string; type?: string } | undefined;
-    return upstreamErrorFromHttp(provider, error.status, body?.message ?? error.message, {
-      code: [error.code, error.type].filter(Boolean).join(" "),
-      retryAfterMs: error.headers ? retryAfterFromHeaders((n) => error.headers?.get(n)) : undefined,
-    });
+function malformed(provider: string, what: string): UpstreamError {
+  return new UpstreamError("malformed", provider, `provider "${provider}" answered ${what}`);
+}
+
+function embeddingsFrom(provider: string, response: JsonObject): UpstreamEmbeddings {
+  const data = response.data;
+  if (!Array.isArray(data)) throw malformed(provider, "embeddings without data");
+  const items = data as Array<{ index?: unknown; embedding?: unknown }>;
+  if (!items.every((d) => typeof d === "object" && d !== null && Array.isArray(d.embedding))) {
+    throw malformed(provider, "an embedding that is not a list of numbers");
   }
-  // APIConnectionError is an APIError without a status too; it is a network failure, not an error event.
-  if (error instanceof OpenAI.APIError && !(error instanceof OpenAI.APIConnectionError)) {
-    // An error event inside a stream: no HTTP status, only the upstream's error type.
-    const kind = /rate_limit/i.test(String(error.code ?? error.type)) ? "rate_limited" : "unavailable";
-    return new UpstreamError(kind, provider, `provider "${provider}" failed mid-stream: ${error.type ?? "error"}`);
-  }
-  return upstreamErrorFromUnknown(provider, error);
+  const vectors = [...items].sort((a, b) => Number(a.index) - Number(b.index)).map((d) => d.embedding as number[]);
+  const usage = response.usage as { prompt_tokens?: unknown } | undefined;
+  const inputTokens = typeof usage?.prompt_tokens === "number" ? usage.prompt_tokens : undefined;
+  return {
+    vectors,
+    usage: inputTokens !== undefined ? { inputTokens } : undefined,
+    modelVersion: typeof response.model === "string" && response.model ? response.model : undefined,
+  };
 }
 
 function openAIAdapter(
   name: string,
   type: "openai" | "openai-compatible",
   timeoutMs: number | undefined,
-  client: OpenAI,
+  client: OpenAIHttpClient,
   wire: ChatBodyOptions,
 ): ProviderAdapter {
   return createAdapter<ChatCompletionChunk>({
     name,
     type,
     timeoutMs,
-    classify: (error) => classify(name, error),
+    classify: (error) => upstreamErrorFromUnknown(name, error),
 
     async sendUnary(request, target, signal) {
-      const response = await client.chat.completions.create(buildChatBody(request, target.model, wire), { signal });
-      if (!response || typeof response !== "object" || !Array.isArray(response.choices)) {
-        throw new UpstreamError("malformed", name, `provider "${name}" answered without choices`);
-      }
-      return completionFromChat(response);
+      const response = await client.post("/chat/completions", buildChatBody(request, target.model, wire), signal);
+      if (!Array.isArray(response.choices)) throw malformed(name, "without choices");
+      return completionFromChat(response as unknown as ChatCompletion);
     },
 
     async openStream(request, target, signal) {
-      const chunks = await client.chat.completions.create(streamingChatBody(request, target.model, wire), { signal });
-      return { chunks, decoder: new ChatStreamDecoder() };
+      const chunks = await client.stream("/chat/completions", streamingChatBody(request, target.model, wire), signal);
+      return { chunks: chunks as AsyncIterable<unknown> as AsyncIterable<ChatCompletionChunk>, decoder: new ChatStreamDecoder() };
     },
 
     async embed(request, target, signal) {
-      const response = await client.embeddings.create(
-        {
-          model: target.model,
-          input: request.inputs,
-          encoding_format: "float",
-          ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
-        },
-        { signal },
-      );
-      const vectors = [...response.data].sort((a, b) => a.index - b.index).map((d) => d.embedding);
-      const usage = response.usage ? { inputTokens: response.usage.prompt_tokens } : undefined;
-      return { vectors, usage, modelVersion: response.model || undefined };
+      const body = {
+        model: target.model,
+        input: request.inputs,
+        encoding_format: "float",
+        ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
+      };
+      return embeddingsFrom(name, await client.post("/embeddings", body, signal));
     },
 
     async close() {},
@@ -78,13 +77,12 @@ export const createOpenAIProvider: ProviderFactory<"openai"> = (name, options: O
     name,
     "openai",
     options.timeoutMs,
-    new OpenAI({
+    createOpenAIHttpClient({
+      provider: name,
+      baseUrl: options.baseUrl ?? OPENAI_BASE_URL,
       apiKey: options.apiKey,
-      baseURL: options.baseUrl ?? OPENAI_BASE_URL,
-      organization: options.organization ?? null,
-      maxRetries: 0,
-      timeout: SDK_TIMEOUT_MS,
-      fetch: transport.fetch,
+      organization: options.organization,
+      request: transport.request,
     }),
     { maxTokensField: "max_completion_tokens" },
   );
@@ -94,14 +92,13 @@ export const createOpenAICompatibleProvider: ProviderFactory<"openai-compatible"
     name,
     "openai-compatible",
     options.timeoutMs,
-    new OpenAI({
-      // Local servers often need no key; the SDK insists on one, and sends it as a bearer token.
+    createOpenAIHttpClient({
+      provider: name,
+      baseUrl: options.baseUrl,
+      // The placeholder bearer token the SDK-based adapter always sent; servers without auth ignore it.
       apiKey: options.apiKey ?? "not-needed",
-      baseURL: options.baseUrl,
-      defaultHeaders: options.headers,
-      maxRetries: 0,
-      timeout: SDK_TIMEOUT_MS,
-      fetch: transport.fetch,
+      headers: options.headers,
+      request: transport.request,
     }),
     { maxTokensField: "max_tokens" },
   );

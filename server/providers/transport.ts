@@ -1,6 +1,7 @@
 // The one HTTP transport every adapter's SDK uses. Per ../shared/reference/performance.md the
 // SDKs' default WHATWG fetch is the largest cost of an upstream hop; undici.request is measured
-// 2.3–2.9× cheaper, so the SDKs get a fetch-compatible shim over it. This is the only module that
+// 2.3–2.9× cheaper, so the SDKs get a fetch-compatible shim over it, and clients without an SDK
+// (openai-http.ts) get undici.request itself over the same dispatcher. This is the only module that
 // imports undici (importing it changes Node's global fetch dispatcher).
 // An egress proxy set in the environment (proxy-env.ts) is honoured by both halves: fetch goes
 // through undici's EnvHttpProxyAgent, the AWS clients through an https-proxy-agent (CONNECT tunnel;
@@ -15,9 +16,22 @@ import { ProxyRoutes, proxySettings } from "./proxy-env.js";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
+export type HttpRequestOptions = {
+  method: Dispatcher.HttpMethod;
+  /** Lower-case names; sent as given. */
+  headers: Record<string, string>;
+  body: string | Buffer | null;
+  signal?: AbortSignal;
+};
+/** A response whose body is a plain Node stream (async-iterable Buffers, `text()`, `json()`). */
+export type HttpResponse = Dispatcher.ResponseData;
+export type HttpRequest = (url: string, options: HttpRequestOptions) => Promise<HttpResponse>;
+
 export type Transport = {
   /** fetch for SDKs that accept one (openai, anthropic, gemini). */
   fetch: FetchLike;
+  /** undici.request over the same dispatcher (pool, egress proxy), for clients that need no fetch. */
+  request: HttpRequest;
   /**
    * Request handler for an AWS SDK client calling `endpoint`: shared keep-alive sockets, through
    * the egress proxy when one applies to the endpoint. Owned by the transport: a client must not
@@ -126,6 +140,7 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const proxyFor = (url: string) => routes?.proxyFor(url);
   return {
     fetch: createUndiciFetch(dispatcher),
+    request: (url, { method, headers, body, signal }) => request(url, { method, headers, body, signal, dispatcher }),
     proxyFor,
     awsHttp1Handler(endpoint) {
       const proxy = proxyFor(endpoint);
