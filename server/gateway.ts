@@ -13,6 +13,7 @@ import { InferenceService, file_switchboard_v1_inference } from "../gen/switchbo
 import type { GatewayConfig } from "./config/schema.js";
 import { listen, type Listener } from "./listen.js";
 import type { PolicyChain } from "./policy/chain.js";
+import { createLedgerStep } from "./policy/ledger-step.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
@@ -21,6 +22,8 @@ import { createConnectDoor } from "./rpc/connect-door.js";
 import { createGrpcDoor } from "./rpc/grpc-door.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
+import { SqliteStore } from "./store/sqlite/sqlite-store.js";
+import type { Store } from "./store/store.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
 
 export type Gateway = {
@@ -30,6 +33,8 @@ export type Gateway = {
   webAddress?: string;
   health: HealthStatus;
   log: Logger;
+  /** The ledger, keys and audit log. */
+  store: Store;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
   reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
@@ -45,7 +50,17 @@ export type GatewayOptions = {
   random?: () => number;
   /** Steps every call passes before the router, on every protocol (governance fills this). */
   policy?: PolicyChain;
+  /** The store to use instead of opening `config.store`; the caller closes it. */
+  store?: Store;
 };
+
+function openStore(config: GatewayConfig, log: Logger): Store {
+  return new SqliteStore({
+    path: config.store.sqlite.path,
+    retentionDays: config.store.retention_days,
+    onWriteError: (error, items) => log.error({ err: error, items }, "the store could not write: ledger rows or audit records are lost"),
+  });
+}
 
 function parseListen(listenAddress: string): { host: string; port: number } {
   const at = listenAddress.lastIndexOf(":");
@@ -67,12 +82,24 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   for (const note of options.notes ?? []) log.info(note);
   const transport = options.transport ?? createTransport();
   let runtime: Runtime;
+  let store: Store;
   try {
     runtime = new Runtime(config, transport, log, options.random);
+    store = options.store ?? openStore(config, log);
   } catch (error) {
     await transport.close();
     throw error;
   }
+  const closeStore = () => (options.store ? Promise.resolve() : store.close());
+  const ledger = createLedgerStep({
+    store,
+    capturePrompts: () => runtime.config().audit.capture_prompts,
+    regionOf: (alias, provider, model) => {
+      const targets = runtime.router().list().find((a) => a.name === alias)?.targets ?? [];
+      return targets.find((t) => t.adapter.name === provider && t.config.model === model)?.config.region ?? "";
+    },
+    onAppendError: (error, requestId) => log.error({ err: error, request_id: requestId }, "ledger row not committed"),
+  });
 
   const health = new HealthStatus();
   const serviceNames = [
@@ -87,7 +114,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const calls = createInferenceCalls({
     router: () => runtime.router(),
-    policy: options.policy ?? [],
+    // The ledger comes first so a call a later step refuses (a limit, a budget) still gets its row.
+    policy: [ledger, ...(options.policy ?? [])],
     logError: (error) => log.error({ err: error }, "unexpected error in a call"),
     logUpstreamFailure: (error) =>
       log.warn(
@@ -136,6 +164,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     await Promise.all(listeners.map((l) => l.close(0)));
     grpcDoor.destroy();
     await transport.close();
+    await closeStore();
     throw error;
   }
   const [listener, webListener] = listeners;
@@ -151,6 +180,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     webAddress: webListener?.address,
     health,
     log,
+    store,
     reload: (next) => runtime.reload(next),
     close(graceMs = config.shutdown_grace_ms) {
       closing ??= (async () => {
@@ -158,6 +188,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         await Promise.all(listeners.map((l) => l.close(graceMs)));
         await runtime.close();
         await transport.close();
+        await closeStore();
       })();
       return closing;
     },
