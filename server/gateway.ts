@@ -16,7 +16,7 @@ import type { PolicyChain } from "./policy/chain.js";
 import { Governance } from "./policy/governance.js";
 import type { KeyDirectory } from "./policy/keys.js";
 import type { AlertPost, BudgetAlerts } from "./policy/limits/budget-alerts.js";
-import type { Store } from "./store/store.js";
+import { createLedgerStep } from "./policy/ledger-step.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
@@ -25,6 +25,8 @@ import { createConnectDoor } from "./rpc/connect-door.js";
 import { createGrpcDoor } from "./rpc/grpc-door.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
+import { SqliteStore } from "./store/sqlite/sqlite-store.js";
+import type { Store } from "./store/store.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
 
 export type Gateway = {
@@ -38,6 +40,8 @@ export type Gateway = {
   keys: KeyDirectory;
   /** Budget alerts in flight; `alerts.idle()` resolves once every webhook delivery has ended. */
   alerts: BudgetAlerts;
+  /** The ledger, keys and audit log. */
+  store: Store;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
   reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
@@ -53,13 +57,21 @@ export type GatewayOptions = {
   random?: () => number;
   /** Steps every call passes before the router, on every protocol, after the governance step. */
   policy?: PolicyChain;
-  /** Run-time keys and budget seeding (config keys and in-memory limits work without it). */
+  /** The store to use instead of opening `config.store`; the caller closes it. */
   store?: Store;
   /** Budget alert delivery (default: a JSON POST to the budget's webhook). */
   alertPost?: AlertPost;
   /** The limits' and budgets' clock (tests freeze it so token buckets do not refill mid-test). */
   clock?: () => number;
 };
+
+function openStore(config: GatewayConfig, log: Logger): Store {
+  return new SqliteStore({
+    path: config.store.sqlite.path,
+    retentionDays: config.store.retention_days,
+    onWriteError: (error, items) => log.error({ err: error, items }, "the store could not write: ledger rows or audit records are lost"),
+  });
+}
 
 function parseListen(listenAddress: string): { host: string; port: number } {
   const at = listenAddress.lastIndexOf(":");
@@ -81,19 +93,32 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   for (const note of options.notes ?? []) log.info(note);
   const transport = options.transport ?? createTransport();
   let runtime: Runtime;
+  let store: Store;
   try {
     runtime = new Runtime(config, transport, log, options.random);
+    store = options.store ?? openStore(config, log);
   } catch (error) {
     await transport.close();
     throw error;
   }
+  const closeStore = () => (options.store ? Promise.resolve() : store.close());
+  const ledger = createLedgerStep({
+    store,
+    capturePrompts: () => runtime.config().audit.capture_prompts,
+    regionOf: (alias, provider, model) => {
+      const targets = runtime.router().list().find((a) => a.name === alias)?.targets ?? [];
+      return targets.find((t) => t.adapter.name === provider && t.config.model === model)?.config.region ?? "";
+    },
+    onAppendError: (error, requestId) => log.error({ err: error, request_id: requestId }, "ledger row not committed"),
+  });
 
-  const governance = new Governance(config, { log, routing: () => runtime.router(), store: options.store, post: options.alertPost, clock: options.clock });
+  const governance = new Governance(config, { log, routing: () => runtime.router(), store, post: options.alertPost, clock: options.clock });
   try {
     await governance.start();
   } catch (error) {
     await runtime.close();
     await transport.close();
+    await closeStore();
     throw error;
   }
 
@@ -110,8 +135,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
 
   const calls = createInferenceCalls({
     router: () => runtime.router(),
-    // Only InferenceService passes the chain: health and reflection stay reachable without a key.
-    policy: [...governance.policy, ...(options.policy ?? [])],
+    // The ledger comes first so a call a later step refuses (a limit, a budget) still gets its row;
+    // only InferenceService passes the chain: health and reflection stay reachable without a key.
+    policy: [ledger, ...governance.policy, ...(options.policy ?? [])],
     logError: (error) => log.error({ err: error }, "unexpected error in a call"),
     logUpstreamFailure: (error) =>
       log.warn(
@@ -160,6 +186,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     await Promise.all(listeners.map((l) => l.close(0)));
     grpcDoor.destroy();
     await transport.close();
+    await closeStore();
     throw error;
   }
   const [listener, webListener] = listeners;
@@ -177,6 +204,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     log,
     keys: governance.keys,
     alerts: governance.alerts,
+    store,
     reload(next) {
       runtime.reload(next);
       governance.reload(next);
@@ -187,6 +215,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         await Promise.all(listeners.map((l) => l.close(graceMs)));
         await runtime.close();
         await transport.close();
+        await closeStore();
       })();
       return closing;
     },

@@ -3,6 +3,8 @@
 // A step admits a call (optionally naming who made it) or rejects it by throwing a ConnectError,
 // whose code reaches the caller the same way on every protocol.
 
+import { Code, ConnectError } from "@connectrpc/connect";
+
 export type Protocol = "grpc" | "grpc-web" | "connect";
 export type Method = "complete" | "stream_complete" | "embed" | "list_models";
 
@@ -16,17 +18,61 @@ export type InboundCall = {
   signal: AbortSignal;
   /** Epoch ms by which the call must end, when the caller set a deadline. */
   deadline?: number;
+  /** Sets a response header (sent with the first response message, or with the error status). */
+  setResponseHeader?(name: string, value: string): void;
+  /**
+   * The request's protobuf encoding, computed on demand (for the audit log's request hash): the
+   * decoded proto message re-encoded, so every protocol that carried the same request hashes alike.
+   */
+  requestBytes?(): Uint8Array;
+  /**
+   * Who is calling, set by the step that authenticated the call as soon as it knows — so a call a
+   * later check of that same step refuses (a limit, a budget) is still recorded as theirs.
+   */
+  caller?: Admission["caller"];
 };
+
+/** One upstream attempt, as the router logged it. */
+export type OutcomeAttempt = {
+  provider: string;
+  targetModel: string;
+  outcome: string;
+  durationMs: number;
+  usage?: OutcomeTokens;
+  costNanoUsd?: bigint;
+};
+
+export type OutcomeTokens = {
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens?: number;
+  cacheWriteInputTokens?: number;
+  reasoningTokens?: number;
+  estimated?: boolean;
+};
+
+export type OutcomeUsage = OutcomeTokens & { costNanoUsd: bigint };
 
 /** How a call ended, handed to every step's settle callback. */
 export type CallOutcome = {
   /** The gRPC status code (0 = OK). */
   code: number;
-  usage?: { inputTokens: number; outputTokens: number; costNanoUsd: bigint };
+  usage?: OutcomeUsage;
   provider?: string;
   targetModel?: string;
   /** false: refused or failed before any upstream request (limits refund what it took). */
   reachedUpstream?: boolean;
+  /** The model version the provider reported. */
+  modelVersion?: string;
+  region?: string;
+  /** Every upstream attempt (hedge losers and failed attempts included), when the router ran. */
+  attempts?: OutcomeAttempt[];
+  /** False when the serving model had no price (its cost is 0 but not free). */
+  priced?: boolean;
+  /** Epoch ms when the first output reached the caller (streams). */
+  firstOutputAt?: number;
+  /** Who called, as the chain established it (also for a call a later step refused). */
+  caller?: Admission["caller"];
 };
 
 /** What a caller may reach, applied by the router like a rule's restrictions. */
@@ -44,15 +90,24 @@ export type RouteAccess = {
 
 export type Admission = {
   /** Who is calling, once a step has established it. */
-  caller?: { name: string; team?: string };
+  caller?: {
+    name: string;
+    team?: string;
+    /** The virtual key's id, when the caller used one. */
+    keyId?: string;
+  };
   /** Default request metadata a step adds (visible to routing rules); the request's own values win. */
   metadata?: Record<string, string>;
   /** Restrictions the router applies to this caller (virtual keys). */
   access?: RouteAccess;
   /** Sent upstream as max_output_tokens when the request sets none (a budget must bound the output). */
   maxOutputTokens?: number;
-  /** Called once when the call ends, with its outcome. */
-  settle?: (outcome: CallOutcome) => void;
+  /**
+   * Called once when the call ends, with its outcome. The call's answer (or its last chunk, or its
+   * error status) waits for a returned promise: that is how a ledger row commits before the caller
+   * sees the end of its call. Any other return value is ignored.
+   */
+  settle?: (outcome: CallOutcome) => unknown;
 };
 
 /** The request as the router will see it (neutral values), so steps need no proto types. */
@@ -71,7 +126,12 @@ export function admit(chain: PolicyChain, call: InboundCall, request: unknown): 
   // Steps that answer synchronously (auth off, nothing to limit) keep the whole admission synchronous.
   const admissions: Admission[] = [];
   for (let i = 0; i < chain.length; i++) {
-    const admitted = chain[i]!(call, request);
+    let admitted: Admission | Promise<Admission>;
+    try {
+      admitted = chain[i]!(call, request);
+    } catch (error) {
+      return refused(admissions, call, error);
+    }
     if (admitted instanceof Promise) return finishAsync(chain, i, admitted, admissions, call, request);
     admissions.push(admitted);
   }
@@ -79,9 +139,23 @@ export function admit(chain: PolicyChain, call: InboundCall, request: unknown): 
 }
 
 async function finishAsync(chain: PolicyChain, from: number, pending: Promise<Admission>, admissions: Admission[], call: InboundCall, request: unknown): Promise<Admission> {
-  admissions.push(await pending);
-  for (let i = from + 1; i < chain.length; i++) admissions.push(await chain[i]!(call, request));
+  try {
+    admissions.push(await pending);
+    for (let i = from + 1; i < chain.length; i++) admissions.push(await chain[i]!(call, request));
+  } catch (error) {
+    return refused(admissions, call, error);
+  }
   return merge(admissions);
+}
+
+/**
+ * The steps that already admitted the call learn it was refused (a limit hit still gets its ledger
+ * row) before the refusal reaches the caller.
+ */
+async function refused(admissions: Admission[], call: InboundCall, error: unknown): Promise<never> {
+  const admitted = merge(admissions);
+  await admitted.settle?.({ code: error instanceof ConnectError ? error.code : Code.Internal, caller: admitted.caller ?? call.caller, reachedUpstream: false });
+  throw error;
 }
 
 function merge(admissions: Admission[]): Admission {
@@ -101,6 +175,17 @@ function merge(admissions: Admission[]): Admission {
     metadata,
     access,
     maxOutputTokens,
-    settle: settles.length === 0 ? undefined : (outcome) => settles.forEach((settle) => settle(outcome)),
+    settle: settles.length === 0 ? undefined : settleAll(settles),
+  };
+}
+
+function settleAll(settles: NonNullable<Admission["settle"]>[]): NonNullable<Admission["settle"]> {
+  return (outcome) => {
+    let pending: Promise<unknown>[] | undefined;
+    for (const settle of settles) {
+      const result = settle(outcome);
+      if (result instanceof Promise) (pending ??= []).push(result as Promise<unknown>);
+    }
+    return pending && Promise.all(pending);
   };
 }

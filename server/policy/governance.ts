@@ -102,12 +102,13 @@ export class Governance {
     let identity: KeyIdentity | undefined;
     if (mode === "keys") {
       identity = authenticate(this.keys, call);
+      call.caller = { name: identity.name, team: identity.team, keyId: identity.id };
       // An alias that does not exist is the router's NOT_FOUND (listing what the key may use).
       if (request && !identity.access.allowAlias(request.alias) && routing.reach(request.alias)) throw identity.access.denied(request.alias);
     }
     const limited = await admitLimits({ admissions: this.#admissions, aliasScopes, routing, logError: (error) => this.#options.log.error({ err: error }, "settling limits failed") }, call.method, identity, request);
     return {
-      caller: identity && { name: identity.name, team: identity.team },
+      caller: call.caller,
       metadata: identity?.metadata,
       access: identity?.access,
       maxOutputTokens: limited.maxOutputTokens,

@@ -2,9 +2,11 @@
 // request to neutral values, admit it through the policy chain, call the router, convert back.
 // The connect-node ServiceImpl and the grpc-js handlers only translate their call objects into an
 // InboundCall and hand over; errors leave here as ConnectErrors with their final status.
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary, type DescMessage, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
+  CompleteRequestSchema,
+  EmbedRequestSchema,
   ListModelsResponseSchema,
   TargetState_Circuit,
   type CompleteChunk,
@@ -15,7 +17,16 @@ import {
   type ListModelsResponse,
 } from "../../gen/switchboard/v1/inference_pb.js";
 import { admit, type Admission, type CallOutcome, type InboundCall, type PolicyChain } from "../policy/chain.js";
-import { RoutingError, StreamBrokenError, StreamInterruptedError, type CallOptions, type Router } from "../routing/router.js";
+import {
+  RoutingError,
+  StreamBrokenError,
+  StreamInterruptedError,
+  type Billed,
+  type CallOptions,
+  type RoutedCompletion,
+  type RoutedEmbeddings,
+  type Router,
+} from "../routing/router.js";
 import type { CircuitState } from "../routing/target-state.js";
 import { completionRequestFromProto, embeddingRequestFromProto } from "./convert-request.js";
 import { completionToProto, embeddingsToProto, streamEventToProto } from "./convert-response.js";
@@ -65,7 +76,34 @@ function reachedUpstream(error: unknown): boolean {
   return error instanceof RoutingError || error instanceof StreamInterruptedError || (error instanceof ConnectError && (error.code === Code.DeadlineExceeded || error.code === Code.Canceled));
 }
 
-const codeOf = (error: unknown) => (error instanceof ConnectError ? error.code : Code.Internal);
+/** A served (or partly served) call's outcome: its bill and route. */
+function billedOutcome(code: number, billed: Billed, caller: Admission["caller"]): CallOutcome {
+  return {
+    code,
+    caller,
+    reachedUpstream: true,
+    usage: { ...billed.usage, costNanoUsd: billed.costNanoUsd },
+    provider: billed.route.provider,
+    targetModel: billed.route.targetModel,
+    modelVersion: billed.route.modelVersion,
+    attempts: billed.route.attempts,
+  };
+}
+
+/** A failed call's outcome: what the router logged of it, when it got that far. */
+function failedOutcome(error: unknown, status: ConnectError, caller: Admission["caller"]): CallOutcome {
+  if (error instanceof StreamBrokenError || error instanceof StreamInterruptedError) return billedOutcome(status.code, error.partial, caller);
+  if (error instanceof RoutingError) {
+    const last = error.attempts.at(-1);
+    return { code: status.code, caller, reachedUpstream: true, attempts: error.attempts, provider: last?.provider, targetModel: last?.targetModel };
+  }
+  return { code: status.code, caller, reachedUpstream: reachedUpstream(error) };
+}
+
+/** The call as the chain sees it: with the request's encoding for the audit hash. */
+function withRequestBytes<Desc extends DescMessage>(call: InboundCall, schema: Desc, request: MessageShape<Desc>): InboundCall {
+  return { ...call, requestBytes: () => toBinary(schema, request) };
+}
 
 export function createInferenceCalls(deps: CallDeps): InferenceCalls {
   const fail = (error: unknown): ConnectError => {
@@ -73,71 +111,76 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
     return toConnectError(error, deps.logError);
   };
   return {
-    async complete(call, request) {
+    async complete(inbound, request) {
       const { value, problems } = completionRequestFromProto(request);
       if (problems.length > 0) throw invalidArgument(problems);
+      const call = withRequestBytes(inbound, CompleteRequestSchema, request);
       let admission: Admission = {};
+      let result: RoutedCompletion;
       try {
         const admitted = admit(deps.policy, call, value);
         admission = admitted instanceof Promise ? await admitted : admitted;
-        const result = await deps.router().complete(withDefaults(value, admission), routerOptions(call, admission));
-        admission.settle?.({ code: 0, usage: { ...result.usage, costNanoUsd: result.costNanoUsd }, provider: result.route.provider, targetModel: result.route.targetModel, reachedUpstream: true });
-        return completionToProto(result);
+        result = await deps.router().complete(withDefaults(value, admission), routerOptions(call, admission));
       } catch (error) {
         const status = fail(error);
-        admission.settle?.({ code: status.code, reachedUpstream: reachedUpstream(error) });
+        await admission.settle?.(failedOutcome(error, status, admission.caller));
         throw status;
       }
+      await admission.settle?.(billedOutcome(0, result, admission.caller));
+      return completionToProto(result);
     },
 
-    async *streamComplete(call, request) {
+    async *streamComplete(inbound, request) {
       const { value, problems } = completionRequestFromProto(request);
       if (problems.length > 0) throw invalidArgument(problems);
+      const call = withRequestBytes(inbound, CompleteRequestSchema, request);
       let admission: Admission = {};
-      // A stream the caller stops reading ends here without an error: it had reached the upstream.
-      let outcome: CallOutcome = { code: Code.Canceled, reachedUpstream: true };
+      let settled = false;
+      let firstOutputAt: number | undefined;
+      const settle = (outcome: CallOutcome) => {
+        settled = true;
+        return admission.settle?.({ ...outcome, firstOutputAt });
+      };
       try {
         const admitted = admit(deps.policy, call, value);
         admission = admitted instanceof Promise ? await admitted : admitted;
         for await (const event of deps.router().stream(withDefaults(value, admission), routerOptions(call, admission))) {
-          if (event.type === "done") {
-            outcome = { code: 0, usage: { ...event.usage, costNanoUsd: event.costNanoUsd }, provider: event.route.provider, targetModel: event.route.targetModel, reachedUpstream: true };
-          }
+          if (event.type === "done") await settle(billedOutcome(0, event, admission.caller));
+          else firstOutputAt ??= Date.now();
           yield streamEventToProto(event);
         }
       } catch (error) {
         const status = fail(error);
-        outcome = { code: codeOf(status), reachedUpstream: reachedUpstream(error) };
+        await settle(failedOutcome(error, status, admission.caller));
         if (error instanceof StreamBrokenError) {
           // Output already reached the caller: report what was consumed before the error status.
-          outcome.usage = { ...error.partial.usage, costNanoUsd: error.partial.costNanoUsd };
           yield streamEventToProto({ type: "done", id: "", finishReason: "error", ...error.partial });
         }
-        if (error instanceof StreamInterruptedError) {
-          outcome.usage = { ...error.partial.usage, costNanoUsd: error.partial.costNanoUsd };
-          deps.logInterrupted(error);
-        }
+        if (error instanceof StreamInterruptedError) deps.logInterrupted(error);
         throw status;
       } finally {
-        admission.settle?.(outcome);
+        // The caller went away between chunks: the generator is closed without an error.
+        if (!settled) await settle({ code: Code.Canceled, caller: admission.caller, reachedUpstream: true });
       }
     },
 
-    async embed(call, request) {
+    async embed(inbound, request) {
       const { value, problems } = embeddingRequestFromProto(request);
       if (problems.length > 0) throw invalidArgument(problems);
+      const call = withRequestBytes(inbound, EmbedRequestSchema, request);
       let admission: Admission = {};
+      let result: RoutedEmbeddings;
       try {
         const admitted = admit(deps.policy, call, value);
         admission = admitted instanceof Promise ? await admitted : admitted;
-        const result = await deps.router().embed(withDefaults(value, admission), routerOptions(call, admission));
-        admission.settle?.({ code: 0, usage: { ...result.usage, costNanoUsd: result.costNanoUsd }, provider: result.route.provider, targetModel: result.route.targetModel, reachedUpstream: true });
-        return embeddingsToProto(result);
+        result = await deps.router().embed(withDefaults(value, admission), routerOptions(call, admission));
       } catch (error) {
         const status = fail(error);
-        admission.settle?.({ code: status.code, reachedUpstream: reachedUpstream(error) });
+        await admission.settle?.(failedOutcome(error, status, admission.caller));
         throw status;
       }
+      await admission.settle?.(billedOutcome(0, result, admission.caller));
+      return embeddingsToProto(result);
     },
 
     async listModels(call) {

@@ -61,7 +61,19 @@ function cancelSignal(call: AnyCall): AbortSignal {
 function inboundCall(call: AnyCall, method: Method): InboundCall {
   const deadline = call.getDeadline();
   const epoch = deadline instanceof Date ? deadline.getTime() : deadline;
-  return { protocol: "grpc", method, header: headerOf(call.metadata), signal: cancelSignal(call), deadline: Number.isFinite(epoch) ? epoch : undefined };
+  return {
+    protocol: "grpc",
+    method,
+    header: headerOf(call.metadata),
+    signal: cancelSignal(call),
+    deadline: Number.isFinite(epoch) ? epoch : undefined,
+    // Sent at once: response headers go before the first message (grpc-js sends them only once).
+    setResponseHeader(name, value) {
+      const metadata = new grpc.Metadata();
+      metadata.set(name, value);
+      call.sendMetadata(metadata);
+    },
+  };
 }
 
 function statusOf(error: unknown, logError: (error: unknown) => void): grpc.ServerErrorResponse {

@@ -15,6 +15,7 @@ function inboundCall(ctx: HandlerContext, method: Method): InboundCall {
     header: (name) => ctx.requestHeader.get(name) ?? undefined,
     signal: ctx.signal,
     deadline: remaining === undefined ? undefined : Date.now() + remaining,
+    setResponseHeader: (name, value) => ctx.responseHeader.set(name, value),
   };
 }
 

@@ -1,4 +1,7 @@
 // Starts a real gateway on a free loopback port for a test, with the client library pointed at it.
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import type { ExecutionContext } from "ava";
 import { createInferenceClient, type InferenceClient } from "../../clients/inference-client.js";
@@ -14,7 +17,11 @@ export type TestGateway = { gateway: Gateway; client: InferenceClient; baseUrl: 
  * replays identically.
  */
 export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>, options: GatewayOptions = {}): Promise<TestGateway> {
-  const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", ...document }, "test config");
+  // Each gateway gets its own ledger file, so tests never share (or leave behind) a database.
+  const dataDir = await mkdtemp(join(tmpdir(), "sb-test-store-"));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const store = { sqlite: { path: join(dataDir, "switchboard.db") } };
+  const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", store, ...document }, "test config");
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
