@@ -28,6 +28,7 @@ const NOTHING: Admission = Object.freeze({});
 /** OK, UNAVAILABLE, DEADLINE_EXCEEDED, … as gRPC names them. */
 export function statusName(code: number): string {
   if (code === 0) return "OK";
+  if (code === Code.Canceled) return "CANCELLED";
   const name = Code[code] as string | undefined;
   return name === undefined ? String(code) : name.replace(/([a-z])([A-Z])/g, "$1_$2").toUpperCase();
 }
