@@ -9,6 +9,7 @@ import { Health, file_grpc_health_v1_health } from "../gen/grpc/health/v1/health
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
+import { AdminService, file_switchboard_v1_admin } from "../gen/switchboard/v1/admin_pb.js";
 import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { listen, type Listener } from "./listen.js";
@@ -20,6 +21,8 @@ import { createLedgerStep } from "./policy/ledger-step.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
+import { createAdminCalls } from "./rpc/admin-calls.js";
+import { adminGrpcHandlers, createAdminService } from "./rpc/admin-service.js";
 import { createInferenceCalls } from "./rpc/calls.js";
 import { createConnectDoor } from "./rpc/connect-door.js";
 import { createGrpcDoor } from "./rpc/grpc-door.js";
@@ -80,6 +83,7 @@ function parseListen(listenAddress: string): { host: string; port: number } {
 
 const SERVED_FILES: DescFile[] = [
   file_switchboard_v1_inference,
+  file_switchboard_v1_admin,
   file_grpc_health_v1_health,
   reflectionV1.file_grpc_reflection_v1_reflection,
   reflectionV1alpha.file_grpc_reflection_v1alpha_reflection,
@@ -125,12 +129,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const health = new HealthStatus();
   const serviceNames = [
     InferenceService.typeName,
+    AdminService.typeName,
     Health.typeName,
     reflectionV1.ServerReflection.typeName,
     reflectionV1alpha.ServerReflection.typeName,
   ];
   health.set("", ServingStatus.SERVING);
   health.set(InferenceService.typeName, ServingStatus.SERVING);
+  health.set(AdminService.typeName, ServingStatus.SERVING);
   const reflection = createReflectionIndex(serviceNames, SERVED_FILES);
 
   const calls = createInferenceCalls({
@@ -158,10 +164,17 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
         "stream ended by the caller after output reached it: usage so far",
       ),
   });
+  const logCallError = (error: unknown) => log.error({ err: error }, "unexpected error in a call");
+  const admin = createAdminCalls({
+    store,
+    adminKey: () => runtime.config().auth.admin_key,
+    onKeysChanged: () => governance.keys.refresh(),
+  });
   const handler = createConnectDoor({
     readMaxBytes: config.max_message_bytes,
     routes(r) {
       r.service(InferenceService, createInferenceService(calls));
+      r.service(AdminService, createAdminService(admin));
       r.service(Health, createHealthService(health));
       r.service(reflectionV1.ServerReflection, createReflectionV1(reflection));
       r.service(reflectionV1alpha.ServerReflection, createReflectionV1alpha(reflection));
@@ -172,7 +185,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     health,
     files: SERVED_FILES,
     maxMessageBytes: config.max_message_bytes,
-    logError: (error) => log.error({ err: error }, "unexpected error in a call"),
+    logError: logCallError,
+    services: [{ service: AdminService, handlers: adminGrpcHandlers(admin, logCallError) }],
   });
 
   const tls = config.tls
@@ -208,6 +222,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     reload(next) {
       runtime.reload(next);
       governance.reload(next);
+      store
+        .appendAudit({ time: Date.now(), kind: "config_reloaded", actor: "config", detail: { aliases: String(Object.keys(next.models).length) } })
+        .catch((error: unknown) => log.error({ err: error }, "config reload not audited"));
     },
     close(graceMs = config.shutdown_grace_ms) {
       closing ??= (async () => {

@@ -2,7 +2,7 @@
 // connections handed over by listen.ts. The handlers only translate grpc-js calls into InboundCalls
 // and statuses; the work is calls.ts, the same as behind the connect-node door.
 import type { Duplex } from "node:stream";
-import { create, toBinary, type DescFile } from "@bufbuild/protobuf";
+import { create, toBinary, type DescFile, type DescService } from "@bufbuild/protobuf";
 import { FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import * as grpc from "@grpc/grpc-js";
@@ -38,6 +38,8 @@ export type GrpcDoorOptions = {
   files: DescFile[];
   maxMessageBytes: number;
   logError(error: unknown): void;
+  /** Further services (AdminService), with handlers keyed by method local name. */
+  services?: { service: DescService; handlers: grpc.UntypedServiceImplementation }[];
 };
 
 type AnyCall = grpc.ServerUnaryCall<unknown, unknown> | grpc.ServerWritableStream<unknown, unknown>;
@@ -199,6 +201,7 @@ export function createGrpcDoor(options: GrpcDoorOptions): GrpcDoor {
     listModels: unary<unknown>("list_models", (call) => calls.listModels(call), logError),
   });
   server.addService(grpcServiceDefinition(Health), healthHandlers(options.health));
+  for (const { service, handlers } of options.services ?? []) server.addService(grpcServiceDefinition(service), handlers);
   new ReflectionService(reflectionPackage(options.files)).addToServer(server);
 
   const injector = server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
