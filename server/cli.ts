@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // switchboard serve [--config FILE] [--listen HOST:PORT]
 // switchboard check --config FILE
+// switchboard keys … | usage … | audit …   (admin commands against a running gateway: cli/admin-commands.ts)
 // switchboard --version | --help
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -10,12 +11,14 @@ import type { GatewayConfig } from "./config/schema.js";
 import { startDemoUpstream, type DemoUpstream } from "./demo/upstream.js";
 import { watchConfigFile } from "./config/watch.js";
 import { startGateway } from "./gateway.js";
+import { ADMIN_COMMANDS, ADMIN_USAGE, runAdminCommand } from "./cli/admin-commands.js";
 
 const USAGE = `usage:
   switchboard serve [--config FILE] [--listen HOST:PORT]   start the gateway (config also from SWITCHBOARD_CONFIG)
   switchboard check --config FILE                          validate a config file and exit
   switchboard --version                                    print the version
-  switchboard --help                                       print this help`;
+  switchboard --help                                       print this help
+${ADMIN_USAGE}`;
 
 type Loaded = { config: GatewayConfig; demo?: DemoUpstream; notes: string[]; fromFile?: LoadedConfig };
 
@@ -59,6 +62,10 @@ function parseCommandLine() {
 }
 
 async function main(): Promise<number> {
+  const first = process.argv[2];
+  if (first !== undefined && ADMIN_COMMANDS.includes(first)) {
+    return runAdminCommand(process.argv.slice(2), { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
+  }
   let commandLine: ReturnType<typeof parseCommandLine>;
   try {
     commandLine = parseCommandLine();
