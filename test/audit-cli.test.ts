@@ -72,7 +72,12 @@ test("cli-usage-and-audit-verify: usage as table and json, verify passes, then n
   t.is(created.code, 0, created.stderr);
   t.regex(created.stdout, /secret: sk-sb-/);
 
-  const table = await cli(["usage", "--since", "24h", "--by", "model", ...target]);
+  // Independent reads run side by side: each CLI run starts a TypeScript process.
+  const [table, json, verified] = await Promise.all([
+    cli(["usage", "--since", "24h", "--by", "model", ...target]),
+    cli(["usage", "--since", "24h", "--by", "model", "--format", "json", ...target]),
+    cli(["audit", "verify", ...target]),
+  ]);
   t.is(table.code, 0, table.stderr);
   const lines = table.stdout.trimEnd().split("\n");
   t.deepEqual(lines[0].split(/\s+/), ["model", "calls", "errors", "input_tokens", "cached_input_tokens", "output_tokens", "cost_usd"]);
@@ -82,7 +87,6 @@ test("cli-usage-and-audit-verify: usage as table and json, verify passes, then n
   t.deepEqual(lines[2].split(/\s+/), ["TOTAL", "2", "0", "3000", "0", "600", usd]);
   t.is(lines[0].indexOf("calls") + "calls".length, lines[1].indexOf(" 2 ") + 2, "numbers are right-aligned under their header");
 
-  const json = await cli(["usage", "--since", "24h", "--by", "model", "--format", "json", ...target]);
   t.is(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout) as { totals: Record<string, unknown>; rows: Record<string, unknown>[] };
   t.is(report.totals.calls, "2");
@@ -91,14 +95,16 @@ test("cli-usage-and-audit-verify: usage as table and json, verify passes, then n
   t.is(report.rows.length, 1);
   t.is(report.rows[0].model, "gpt-4o-mini");
 
-  const verified = await cli(["audit", "verify", ...target]);
   t.is(verified.code, 0, verified.stderr);
   t.regex(verified.stdout, /records: 3\n/);
   const head = /head: ([0-9a-f]{64})/.exec(verified.stdout)?.[1] ?? "";
-  t.is((await cli(["audit", "verify", "--expect-head", head, ...target])).code, 0);
-  t.not((await cli(["audit", "verify", "--expect-head", "f".repeat(64), ...target])).code, 0, "a head recorded elsewhere that is not in the chain fails");
-
-  const exported = await cli(["audit", "export", ...target]);
+  const [expected, unexpected, exported] = await Promise.all([
+    cli(["audit", "verify", "--expect-head", head, ...target]),
+    cli(["audit", "verify", "--expect-head", "f".repeat(64), ...target]),
+    cli(["audit", "export", ...target]),
+  ]);
+  t.is(expected.code, 0);
+  t.not(unexpected.code, 0, "a head recorded elsewhere that is not in the chain fails");
   t.deepEqual(exported.stdout.trimEnd().split("\n").map((l) => (JSON.parse(l) as { kind: string }).kind), ["call", "call", "key_created"]);
 
   // Tampering: someone with the file rewrites a call's cost (dropping the guard trigger first).
