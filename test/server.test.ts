@@ -42,6 +42,7 @@ for (const [version, api] of [
       "grpc.health.v1.Health",
       "grpc.reflection.v1.ServerReflection",
       "grpc.reflection.v1alpha.ServerReflection",
+      "switchboard.v1.AdminService",
       "switchboard.v1.InferenceService",
     ]);
 

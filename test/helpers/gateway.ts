@@ -1,4 +1,5 @@
 // Starts a real gateway on a free loopback port for a test, with the client library pointed at it.
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,8 +18,10 @@ export type TestGateway = { gateway: Gateway; client: InferenceClient; baseUrl: 
  * replays identically.
  */
 export async function startTestGateway(t: ExecutionContext, document: Record<string, unknown>, options: GatewayOptions = {}): Promise<TestGateway> {
-  // Each gateway gets its own ledger file, so tests never share (or leave behind) a database.
-  const dataDir = await mkdtemp(join(tmpdir(), "sb-test-store-"));
+  // Each gateway gets its own ledger file, so tests never share (or leave behind) a database. On
+  // memory-backed /dev/shm where there is one: SQLite's fsyncs (at close, at checkpoints) run on the
+  // event loop, and on a busy disk they stall the timing-sensitive tests sharing this process.
+  const dataDir = await mkdtemp(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "sb-test-store-"));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const store = { sqlite: { path: join(dataDir, "switchboard.db") } };
   const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", store, ...document }, "test config");
