@@ -200,3 +200,38 @@ test("budgets-are-seeded-from-the-store-so-a-restart-does-not-reset-them", async
   t.regex(key.rawMessage, /budget of key batch .* is exhausted: 0\.001 USD spent/);
   t.is(main.requests.length, 0);
 });
+
+test("budget-alert-is-not-fired-again-after-a-restart: sent alerts are remembered in the store", async (t) => {
+  const received: number[] = [];
+  const hook = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk));
+    req.on("end", () => {
+      received.push((JSON.parse(body) as { fraction: number }).fraction);
+      res.writeHead(204).end();
+    });
+  });
+  hook.listen(0, "127.0.0.1");
+  await once(hook, "listening");
+  t.teardown(() => hook.close());
+  const webhook = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/budget`;
+  const bound = boundOf(undefined, 100, true);
+  // Each call costs a tenth of the budget: three calls pass the 20 % alert, a fourth after the restart too.
+  const usd = (Number(bound.costNanoUsd) * 10) / 1e9;
+  const governance = {
+    teams: { search: { budget: { usd, window: "month", alerts: [0.2], webhook } } },
+    keys: [{ name: "search-api", team: "search", secret: KEY }],
+  };
+  const usage = { input: bound.inputTokens, output: bound.outputTokens };
+  const { store } = openTestStore(t, { now: () => frozen });
+  const first = await setup(t, governance, usage, { store });
+  for (let i = 0; i < 3; i++) await first.as(KEY).complete(hi());
+  await first.gateway.alerts.idle();
+  t.deepEqual(received, [0.2]);
+  await first.gateway.close(100);
+
+  const second = await setup(t, governance, usage, { store });
+  await second.as(KEY).complete(hi());
+  await second.gateway.alerts.idle();
+  t.deepEqual(received, [0.2], "the restarted gateway knows the alert was sent this window");
+});

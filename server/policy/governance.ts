@@ -51,7 +51,11 @@ export class Governance {
     this.#options = options;
     const { log } = options;
     this.keys = new KeyDirectory(config, { store: options.store, clock: options.clock, warn: (fields, message) => log.warn(fields, message) });
-    this.alerts = new BudgetAlerts({ log: new InMemoryAlertLog(), post: options.post, logger: log, clock: options.clock });
+    // The store remembers sent alerts across restarts; without one they are remembered in memory.
+    const alertLog = options.store
+      ? { wasSent: options.store.wasAlertSent.bind(options.store), markSent: options.store.markAlertSent.bind(options.store) }
+      : new InMemoryAlertLog();
+    this.alerts = new BudgetAlerts({ log: alertLog, post: options.post, logger: log, clock: options.clock });
     this.#admissions = new Admissions({ limits: new InProcessLimitStore(), budgets: this.#budgets, alerts: this.alerts, clock: options.clock });
     this.#generation = generation(config);
     this.#warnIfOpen();

@@ -258,6 +258,11 @@ export interface Store {
    */
   syncConfigKeys(keys: NewKey[]): Promise<void>;
 
+  /** Whether a budget alert was already sent for this window (`budgetId` as "team:search:month"). */
+  wasAlertSent(budgetId: string, windowStart: number, fraction: number): Promise<boolean>;
+  /** Records a budget alert as sent; idempotent. */
+  markAlertSent(budgetId: string, windowStart: number, fraction: number): Promise<void>;
+
   verifyAudit(options?: { expectHead?: string }): Promise<AuditVerdict>;
   exportAudit(): AsyncIterable<AuditJsonLine>;
 

@@ -100,6 +100,16 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
     "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
     "CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END",
   ],
+  // 2: budget alerts already sent, so a restart does not fire them again in the same window
+  [
+    `CREATE TABLE budget_alerts (
+  budget_id TEXT NOT NULL,
+  window_start INTEGER NOT NULL,
+  fraction REAL NOT NULL,
+  sent_at INTEGER NOT NULL,
+  PRIMARY KEY (budget_id, window_start, fraction)
+) STRICT, WITHOUT ROWID`,
+  ],
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

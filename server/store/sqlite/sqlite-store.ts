@@ -40,6 +40,7 @@ export class SqliteStore implements Store {
   private readonly queue: GroupCommit<QueuedWrite, WriteResult>;
   private readonly keys: KeyTable;
   private readonly spend: ReturnType<typeof prepareSpendQuery>;
+  private readonly alerts: { sent: Database.Statement; mark: Database.Statement };
   private readonly now: () => number;
   private readonly retentionDays: number | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
@@ -61,6 +62,10 @@ export class SqliteStore implements Store {
     this.queue = new GroupCommit((items) => writer.write(items), onWriteError);
     this.keys = new KeyTable(this.db, this.now);
     this.spend = prepareSpendQuery(this.db);
+    this.alerts = {
+      sent: this.db.prepare("SELECT 1 FROM budget_alerts WHERE budget_id = ? AND window_start = ? AND fraction = ?"),
+      mark: this.db.prepare("INSERT OR IGNORE INTO budget_alerts (budget_id, window_start, fraction, sent_at) VALUES (?, ?, ?, ?)"),
+    };
     this.retentionDays = options.retentionDays;
     if (this.retentionDays !== undefined && this.retentionDays > 0) {
       this.retentionTimer = setInterval(() => {
@@ -134,6 +139,16 @@ export class SqliteStore implements Store {
   async syncConfigKeys(keys: NewKey[]): Promise<void> {
     this.checkOpen();
     this.keys.syncConfigKeys(keys);
+  }
+
+  async wasAlertSent(budgetId: string, windowStart: number, fraction: number): Promise<boolean> {
+    this.checkOpen();
+    return this.alerts.sent.get(budgetId, windowStart, fraction) !== undefined;
+  }
+
+  async markAlertSent(budgetId: string, windowStart: number, fraction: number): Promise<void> {
+    this.checkOpen();
+    this.alerts.mark.run(budgetId, windowStart, fraction, this.now());
   }
 
   async verifyAudit(options: { expectHead?: string } = {}): Promise<AuditVerdict> {
