@@ -11,7 +11,7 @@ import * as reflectionV1 from "../gen/grpc/reflection/v1/reflection_pb.js";
 import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { AdminService, file_switchboard_v1_admin } from "../gen/switchboard/v1/admin_pb.js";
 import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
-import type { GatewayConfig } from "./config/schema.js";
+import { authMode, type GatewayConfig } from "./config/schema.js";
 import { listen, type Listener } from "./listen.js";
 import type { PolicyChain } from "./policy/chain.js";
 import { Governance } from "./policy/governance.js";
@@ -29,7 +29,7 @@ import { createGrpcDoor } from "./rpc/grpc-door.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
-import type { Store } from "./store/store.js";
+import type { KeyInfo, KeyRestrictions, Store } from "./store/store.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
 
 export type Gateway = {
@@ -74,6 +74,12 @@ function openStore(config: GatewayConfig, log: Logger): Store {
     retentionDays: config.store.retention_days,
     onWriteError: (error, items) => log.error({ err: error, items }, "the store could not write: ledger rows or audit records are lost"),
   });
+}
+
+/** A config key as ListKeys shows it: its restrictions as configured, never its secret or digest. */
+function configKeyInfo(key: GatewayConfig["keys"][number]): KeyInfo {
+  const { secret: _secret, sha256: _sha256, name, team, expires_at, ...restrictions } = key;
+  return { id: `config:${name}`, name, team, createdAt: 0, expiresAt: expires_at === undefined ? undefined : Date.parse(expires_at), restrictions: restrictions as KeyRestrictions, source: "config" };
 }
 
 function parseListen(listenAddress: string): { host: string; port: number } {
@@ -168,6 +174,9 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const admin = createAdminCalls({
     store,
     adminKey: () => runtime.config().auth.admin_key,
+    keys: () => (authMode(runtime.config()) === "keys" ? governance.keys : undefined),
+    budgets: () => governance.budgets(),
+    configKeys: () => runtime.config().keys.map(configKeyInfo),
     onKeysChanged: () => governance.keys.refresh(),
   });
   const handler = createConnectDoor({

@@ -84,9 +84,80 @@ test("admin-usage: a call is visible to GetUsage as soon as it is answered, with
   t.deepEqual(exported.map((r) => [r.status, r.costNanoUsd]), [["OK", String(res.usage?.costNanoUsd)], ["UNAVAILABLE", "0"]]);
 });
 
-test("admin-get-budget-is-unimplemented-until-budgets-are-wired; AdminService is in health", async (t) => {
-  const { admin, baseUrl } = await setup(t);
-  t.is(ConnectError.from(await t.throwsAsync(admin.getBudget({ team: "search" }, asAdmin))).code, Code.Unimplemented);
+const SEARCH_KEY = "sk-sb-admin-search-000000000001";
+const ADS_KEY = "sk-sb-admin-ads-00000000000001";
+const OPS_KEY = "sk-sb-admin-ops-00000000000001";
+const withKey = (secret: string) => ({ headers: { authorization: `Bearer ${secret}` } });
+
+function teamsConfig(fakeUrl: string) {
+  return {
+    ...singleProviderConfig({ type: "openai", base_url: `${fakeUrl}/v1`, api_key: "sk-test-admin-000000" }),
+    auth: { mode: "keys", admin_key: ADMIN_KEY },
+    teams: { search: { budget: { usd: 1, window: "month", alerts: [0.5] } }, ads: {} },
+    keys: [
+      { name: "search-api", team: "search", secret: SEARCH_KEY, budget: { usd: 0.5, window: "day" } },
+      { name: "ads-api", team: "ads", secret: ADS_KEY },
+      { name: "ops", team: "ads", secret: OPS_KEY, role: "admin" },
+    ],
+  };
+}
+
+test("team-key-reads-only-its-own-team-usage; a role: admin key administers", async (t) => {
+  const fake = await useFake(t, () => startOpenAIFake());
+  fake.setProgram(() => ({ kind: "reply", text: "ok", usage: { input: 100, output: 10 } }));
+  const { client, baseUrl } = await startTestGateway(t, teamsConfig(fake.url));
+  const admin = createClient(AdminService, createGrpcTransport({ baseUrl }));
+  await client.complete({ model: "chat", messages: [userText("Hi")] }, withKey(SEARCH_KEY));
+  await client.complete({ model: "chat", messages: [userText("Hi")] }, withKey(ADS_KEY));
+  await client.complete({ model: "chat", messages: [userText("Hi")] }, withKey(ADS_KEY));
+
+  const own = await admin.getUsage({ groupBy: [UsageDimension.TEAM] }, withKey(SEARCH_KEY));
+  t.deepEqual(own.rows.map((r) => [r.team, r.totals?.calls]), [["search", 1n]], "a team key sees its own team only");
+  t.is(own.totals?.calls, 1n);
+  const other = ConnectError.from(await t.throwsAsync(admin.getUsage({ filter: { team: "ads" } }, withKey(SEARCH_KEY))));
+  t.is(other.code, Code.PermissionDenied);
+  t.regex(other.rawMessage, /search-api.*team search/);
+  t.false(other.rawMessage.includes(SEARCH_KEY));
+  for (const call of [() => admin.listKeys({}, withKey(ADS_KEY)), () => admin.verifyAudit({}, withKey(ADS_KEY)), () => admin.createKey({ name: "x", team: "ads" }, withKey(ADS_KEY))]) {
+    t.is(ConnectError.from(await t.throwsAsync(call())).code, Code.PermissionDenied);
+  }
+  const everything = await admin.getUsage({ groupBy: [UsageDimension.TEAM] }, withKey(OPS_KEY));
+  t.deepEqual(everything.rows.map((r) => [r.team, r.totals?.calls]).sort(), [["ads", 2n], ["search", 1n]], "a role: admin key reads every team");
+  const listed = await admin.listKeys({}, withKey(OPS_KEY));
+  t.deepEqual(listed.keys.map((k) => [k.id, k.source]), [["config:search-api", "config"], ["config:ads-api", "config"], ["config:ops", "config"]]);
+  t.false(JSON.stringify(listed.keys.map((k) => k.restrictions)).includes(SEARCH_KEY), "no secret in a listed config key");
+  t.is(ConnectError.from(await t.throwsAsync(admin.listKeys({}, withKey("sk-sb-not-a-key-0000000000000")))).code, Code.Unauthenticated);
+});
+
+test("get-budget: spent, reserved and remaining per team and key budget, exact and scoped to the caller's team", async (t) => {
+  const fake = await useFake(t, () => startOpenAIFake());
+  fake.setProgram(() => ({ kind: "reply", text: "ok", usage: { input: 100, output: 10 } }));
+  const { client, baseUrl } = await startTestGateway(t, teamsConfig(fake.url));
+  const admin = createClient(AdminService, createConnectTransport({ baseUrl, httpVersion: "1.1" }));
+  const a = await client.complete({ model: "chat", messages: [userText("Hi")] }, withKey(SEARCH_KEY));
+  const b = await client.complete({ model: "chat", messages: [userText("Hi")] }, withKey(SEARCH_KEY));
+  const spent = (a.usage?.costNanoUsd ?? 0n) + (b.usage?.costNanoUsd ?? 0n);
+  t.true(spent > 0n);
+  const all = await admin.getBudget({}, asAdmin);
+  const byName = Object.fromEntries(all.budgets.map((s) => [`${s.scope}:${s.name}:${s.window}`, s]));
+  t.deepEqual(Object.keys(byName).sort(), ["key:search-api:day", "team:search:month"]);
+  const team = byName["team:search:month"]!;
+  t.is(team.limitNanoUsd, 1_000_000_000n);
+  t.is(team.spentNanoUsd, spent);
+  t.is(team.reservedNanoUsd, 0n);
+  t.is(team.remainingNanoUsd, 1_000_000_000n - spent);
+  t.deepEqual(team.alerts, [0.5]);
+  t.is(byName["key:search-api:day"]!.spentNanoUsd, spent);
+  t.is(byName["key:search-api:day"]!.limitNanoUsd, 500_000_000n);
+  const own = await admin.getBudget({}, withKey(SEARCH_KEY));
+  t.is(own.budgets.length, 2, "the search key reads its team's budgets");
+  t.deepEqual((await admin.getBudget({}, withKey(ADS_KEY))).budgets, [], "team ads has no budget");
+  t.is(ConnectError.from(await t.throwsAsync(admin.getBudget({ team: "search" }, withKey(ADS_KEY)))).code, Code.PermissionDenied);
+  t.deepEqual((await admin.getBudget({ key: "search-api" }, asAdmin)).budgets.map((s) => s.scope), ["key"]);
+});
+
+test("admin-service-is-in-health", async (t) => {
+  const { baseUrl } = await setup(t);
   const health = createClient(Health, createGrpcTransport({ baseUrl }));
   t.is((await health.check({ service: AdminService.typeName })).status, HealthCheckResponse_ServingStatus.SERVING);
 });

@@ -10,10 +10,14 @@ import type { Admission, PolicyChain, PolicyStep } from "./chain.js";
 import { KeyDirectory, type KeyIdentity } from "./keys.js";
 import { Admissions } from "./limits/admission.js";
 import { BudgetAlerts, InMemoryAlertLog, type AlertPost } from "./limits/budget-alerts.js";
-import { InProcessBudgetStore, type SeedSpend } from "./limits/budget-store.js";
+import { InProcessBudgetStore, type BudgetSpend, type SeedSpend } from "./limits/budget-store.js";
 import { InProcessLimitStore } from "./limits/limit-store.js";
-import { limitScope, type LimitScope } from "./limits/scopes.js";
+import { limitScope, type Budget, type LimitScope } from "./limits/scopes.js";
 import { admitLimits, type RoutingLookup } from "./limits-step.js";
+
+/** A key's budget also names the key's id and team (who may read it). */
+export type KeyBudget = Budget & { keyId: string; team: string };
+export type BudgetView = { budget: Budget | KeyBudget; spend: BudgetSpend };
 
 export type GovernanceOptions = {
   log: Logger;
@@ -92,6 +96,18 @@ export class Governance {
     }
     for (const [team, spend] of snapshot.teams) add("team", team, spend);
     this.#budgets.seed(seeds);
+  }
+
+  /** Every budget in force with its current window's spend (GetBudget, the dashboard, metrics). */
+  async budgets(): Promise<BudgetView[]> {
+    const now = (this.#options.clock ?? Date.now)();
+    const budgets: (Budget | KeyBudget)[] = [];
+    for (const team of this.keys.teamLimits().values()) if (team.budget) budgets.push(team.budget);
+    for (const identity of this.keys.identities()) {
+      const budget = identity.limits.key.budget;
+      if (budget) budgets.push({ ...budget, keyId: identity.id, team: identity.team } satisfies KeyBudget);
+    }
+    return Promise.all(budgets.map(async (budget) => ({ budget, spend: await this.#budgets.spend(budget, now) })));
   }
 
   #warnIfOpen(): void {

@@ -100,6 +100,11 @@ export class KeyDirectory {
     return checked.ok ? checked.identity : undefined;
   }
 
+  /** The teams' limits and budgets of the config generation in force. */
+  teamLimits(): ReadonlyMap<string, LimitScope> {
+    return this.#teamLimits;
+  }
+
   /** Every usable key's identity (for seeding budgets). */
   identities(): KeyIdentity[] {
     return [...this.#configKeys.values(), ...this.#stored.values()].flatMap((e) => ("identity" in e ? [e.identity] : []));

@@ -1,6 +1,5 @@
 // The one implementation of AdminService behind both doors: admin authentication, then the store.
 // Key changes are audited and announced (onKeysChanged), so the key directory refreshes.
-import { createHash, timingSafeEqual } from "node:crypto";
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -32,7 +31,13 @@ import {
   type UsageTotals as ProtoUsageTotals,
   type VerifyAuditRequest,
   type VerifyAuditResponse,
+  type GetBudgetRequest,
+  type GetBudgetResponse,
+  BudgetStatusSchema,
+  GetBudgetResponseSchema,
 } from "../../gen/switchboard/v1/admin_pb.js";
+import type { BudgetView } from "../policy/governance.js";
+import { identifyAdmin, requireAdmin, teamScope, type AdminCredentials } from "./admin-auth.js";
 import { hashKey, newKeySecret } from "../store/key-secrets.js";
 import {
   StoreError,
@@ -48,10 +53,12 @@ import {
 /** What an admin call may know about its RPC, whichever door carried it. */
 export type AdminContext = { header(name: string): string | undefined; signal: AbortSignal };
 
-export type AdminDeps = {
+export type AdminDeps = AdminCredentials & {
   store: Store;
-  /** The admin bearer secret in force now (a reload may change it); undefined: AdminService refuses. */
-  adminKey(): string | undefined;
+  /** The keys of the config file in force (they are not in the store). */
+  configKeys(): KeyInfo[];
+  /** Every budget in force with its window's spend. */
+  budgets(): Promise<BudgetView[]>;
   /** After a key was created or revoked (the key directory refreshes). */
   onKeysChanged(): Promise<void>;
 };
@@ -61,21 +68,11 @@ export type AdminCalls = {
   revokeKey(ctx: AdminContext, request: RevokeKeyRequest): Promise<RevokeKeyResponse>;
   listKeys(ctx: AdminContext, request: ListKeysRequest): Promise<ListKeysResponse>;
   getUsage(ctx: AdminContext, request: GetUsageRequest): Promise<GetUsageResponse>;
-  getBudget(ctx: AdminContext): Promise<never>;
+  getBudget(ctx: AdminContext, request: GetBudgetRequest): Promise<GetBudgetResponse>;
   exportLedger(ctx: AdminContext, request: ExportLedgerRequest): AsyncGenerator<ExportLedgerResponse>;
   verifyAudit(ctx: AdminContext, request: VerifyAuditRequest): Promise<VerifyAuditResponse>;
   exportAudit(ctx: AdminContext): AsyncGenerator<ExportAuditResponse>;
 };
-
-const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
-
-/** Timing-safe: both sides are hashed to equal length first, so neither length nor prefix leaks. */
-function authenticate(ctx: AdminContext, adminKey: string | undefined): void {
-  if (adminKey === undefined) throw new ConnectError("AdminService is disabled: set auth.admin_key to use it", Code.Unauthenticated);
-  const presented = /^Bearer\s+(.+)$/i.exec(ctx.header("authorization") ?? "")?.[1]?.trim();
-  if (presented === undefined) throw new ConnectError("AdminService needs `authorization: Bearer <admin key>`", Code.Unauthenticated);
-  if (!timingSafeEqual(digest(presented), digest(adminKey))) throw new ConnectError("the admin key is not valid", Code.Unauthenticated);
-}
 
 const STORE_CODES: Record<StoreError["code"], Code> = {
   not_found: Code.NotFound,
@@ -99,7 +96,7 @@ function keyToProto(key: KeyInfo): Key {
     id: key.id,
     name: key.name,
     team: key.team,
-    createdAt: timestampFromMs(key.createdAt),
+    createdAt: key.createdAt > 0 ? timestampFromMs(key.createdAt) : undefined,
     expiresAt: msToTs(key.expiresAt),
     revokedAt: msToTs(key.revokedAt),
     restrictions: key.restrictions as JsonObject,
@@ -149,6 +146,22 @@ function totalsToProto(t: UsageTotals): ProtoUsageTotals {
   });
 }
 
+function budgetToProto({ budget, spend }: BudgetView) {
+  const left = budget.limitNanoUsd - spend.committedNanoUsd - spend.reservedNanoUsd;
+  return create(BudgetStatusSchema, {
+    scope: budget.scope,
+    name: budget.name,
+    window: budget.window,
+    limitNanoUsd: budget.limitNanoUsd,
+    spentNanoUsd: spend.committedNanoUsd,
+    reservedNanoUsd: spend.reservedNanoUsd,
+    remainingNanoUsd: left > 0n ? left : 0n,
+    windowStart: timestampFromMs(spend.windowStart),
+    windowEnd: timestampFromMs(spend.windowEnd),
+    alerts: [...budget.alerts],
+  });
+}
+
 /** A ledger row as a JSON object, 64-bit values as decimal strings (as protobuf JSON writes them). */
 export function ledgerRowJson(row: LedgerRow): string {
   return JSON.stringify(row, (_key, value: unknown) => (typeof value === "bigint" ? value.toString() : value));
@@ -156,10 +169,11 @@ export function ledgerRowJson(row: LedgerRow): string {
 
 export function createAdminCalls(deps: AdminDeps): AdminCalls {
   const { store } = deps;
-  const admin = (ctx: AdminContext) => authenticate(ctx, deps.adminKey());
+  const principal = (ctx: AdminContext) => identifyAdmin(ctx.header, deps);
+  const admin = (ctx: AdminContext, method: string) => requireAdmin(principal(ctx), method);
   return {
     async createKey(ctx, request) {
-      admin(ctx);
+      admin(ctx, "CreateKey");
       if (request.name === "") throw new ConnectError("name: a key needs a name", Code.InvalidArgument);
       if (request.team === "") throw new ConnectError("team: a key belongs to a team", Code.InvalidArgument);
       const secret = newKeySecret();
@@ -172,7 +186,7 @@ export function createAdminCalls(deps: AdminDeps): AdminCalls {
     },
 
     async revokeKey(ctx, request) {
-      admin(ctx);
+      admin(ctx, "RevokeKey");
       if (request.id === "") throw new ConnectError("id: which key to revoke", Code.InvalidArgument);
       const key = await store.revokeKey(request.id).catch(fromStore);
       await store.appendAudit({ time: Date.now(), kind: "key_revoked", actor: "admin", detail: { key_id: key.id, name: key.name, team: key.team } });
@@ -181,16 +195,19 @@ export function createAdminCalls(deps: AdminDeps): AdminCalls {
     },
 
     async listKeys(ctx, request) {
-      admin(ctx);
-      const keys = await store.listKeys(request.team === "" ? {} : { team: request.team });
+      admin(ctx, "ListKeys");
+      const team = request.team === "" ? undefined : request.team;
+      const configKeys = deps.configKeys().filter((k) => team === undefined || k.team === team);
+      const keys = [...configKeys, ...(await store.listKeys(team === undefined ? {} : { team }))];
       return create(ListKeysResponseSchema, { keys: keys.map(keyToProto) });
     },
 
     async getUsage(ctx, request) {
-      admin(ctx);
+      const filter = filterFromProto(request.filter);
+      filter.team = teamScope(principal(ctx), filter.team);
       const groupBy = request.groupBy.map((d) => DIMENSIONS[d]).filter((d): d is StoreDimension => d !== undefined);
       const bucket = request.bucket === UsageBucket.HOUR ? "hour" : request.bucket === UsageBucket.DAY ? "day" : undefined;
-      const report = await store.usage({ ...filterFromProto(request.filter), groupBy, bucket });
+      const report = await store.usage({ ...filter, groupBy, bucket });
       return create(GetUsageResponseSchema, {
         totals: totalsToProto(report.totals),
         rows: report.rows.map((g) => ({
@@ -206,13 +223,20 @@ export function createAdminCalls(deps: AdminDeps): AdminCalls {
       });
     },
 
-    async getBudget(ctx) {
-      admin(ctx);
-      throw new ConnectError("GetBudget is not served yet: budgets are not wired into this gateway", Code.Unimplemented);
+    async getBudget(ctx, request) {
+      const team = teamScope(principal(ctx), request.team === "" ? undefined : request.team);
+      const key = request.key === "" ? undefined : request.key;
+      const views = (await deps.budgets()).filter(({ budget }) => {
+        const owner = "keyId" in budget ? budget.team : budget.name;
+        if (team !== undefined && owner !== team) return false;
+        if (key !== undefined) return "keyId" in budget && (budget.keyId === key || budget.name === key);
+        return true;
+      });
+      return create(GetBudgetResponseSchema, { budgets: views.map(budgetToProto) });
     },
 
     async *exportLedger(ctx, request) {
-      admin(ctx);
+      admin(ctx, "ExportLedger");
       for await (const row of store.exportLedger(filterFromProto(request.filter))) {
         if (ctx.signal.aborted) return;
         yield create(ExportLedgerResponseSchema, { json: ledgerRowJson(row) });
@@ -220,7 +244,7 @@ export function createAdminCalls(deps: AdminDeps): AdminCalls {
     },
 
     async verifyAudit(ctx, request) {
-      admin(ctx);
+      admin(ctx, "VerifyAudit");
       const verdict = await store.verifyAudit(request.expectHead === "" ? {} : { expectHead: request.expectHead });
       return create(VerifyAuditResponseSchema, {
         ok: verdict.ok,
@@ -232,7 +256,7 @@ export function createAdminCalls(deps: AdminDeps): AdminCalls {
     },
 
     async *exportAudit(ctx) {
-      admin(ctx);
+      admin(ctx, "ExportAudit");
       for await (const line of store.exportAudit()) {
         if (ctx.signal.aborted) return;
         yield create(ExportAuditResponseSchema, { json: JSON.stringify(line) });

@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/admin.proto.
  */
 export const file_switchboard_v1_admin: GenFile = /*@__PURE__*/
-  fileDesc("Chpzd2l0Y2hib2FyZC92MS9hZG1pbi5wcm90bxIOc3dpdGNoYm9hcmQudjEi/AEKA0tleRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHRlYW0YAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoMcmVzdHJpY3Rpb25zGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzb3VyY2UYCCABKAkijQEKEENyZWF0ZUtleVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KDHJlc3RyaWN0aW9ucxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRQoRQ3JlYXRlS2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMuc3dpdGNoYm9hcmQudjEuS2V5Eg4KBnNlY3JldBgCIAEoCSIeChBSZXZva2VLZXlSZXF1ZXN0EgoKAmlkGAEgASgJIjUKEVJldm9rZUtleVJlc3BvbnNlEiAKA2tleRgBIAEoCzITLnN3aXRjaGJvYXJkLnYxLktleSIfCg9MaXN0S2V5c1JlcXVlc3QSDAoEdGVhbRgBIAEoCSI1ChBMaXN0S2V5c1Jlc3BvbnNlEiEKBGtleXMYASADKAsyEy5zd2l0Y2hib2FyZC52MS5LZXkirgEKDExlZGdlckZpbHRlchIoCgRmcm9tGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEdGVhbRgDIAEoCRIOCgZrZXlfaWQYBCABKAkSDQoFYWxpYXMYBSABKAkSEAoIcHJvdmlkZXIYBiABKAkSDQoFbW9kZWwYByABKAkingEKD0dldFVzYWdlUmVxdWVzdBIsCgZmaWx0ZXIYASABKAsyHC5zd2l0Y2hib2FyZC52MS5MZWRnZXJGaWx0ZXISMAoIZ3JvdXBfYnkYAiADKA4yHi5zd2l0Y2hib2FyZC52MS5Vc2FnZURpbWVuc2lvbhIrCgZidWNrZXQYAyABKA4yGy5zd2l0Y2hib2FyZC52MS5Vc2FnZUJ1Y2tldCLGAgoLVXNhZ2VUb3RhbHMSDQoFY2FsbHMYASABKAMSDgoGZXJyb3JzGAIgASgDEhQKDGlucHV0X3Rva2VucxgDIAEoAxIdChV1bmNhY2hlZF9pbnB1dF90b2tlbnMYBCABKAMSHwoXY2FjaGVfcmVhZF9pbnB1dF90b2tlbnMYBSABKAMSIAoYY2FjaGVfd3JpdGVfaW5wdXRfdG9rZW5zGAYgASgDEhUKDW91dHB1dF90b2tlbnMYByABKAMSGAoQcmVhc29uaW5nX3Rva2VucxgIIAEoAxIVCg1jb3N0X25hbm9fdXNkGAkgASgDEhYKDmxhdGVuY3lfcDUwX21zGAogASgFEhYKDmxhdGVuY3lfcDk1X21zGAsgASgFEhMKC3R0ZnRfcDUwX21zGAwgASgFEhMKC3R0ZnRfcDk1X21zGA0gASgFIskBCghVc2FnZVJvdxIwCgxidWNrZXRfc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHRlYW0YAiABKAkSDgoGa2V5X2lkGAMgASgJEhAKCGtleV9uYW1lGAQgASgJEg0KBWFsaWFzGAUgASgJEhAKCHByb3ZpZGVyGAYgASgJEg0KBW1vZGVsGAcgASgJEisKBnRvdGFscxgIIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlVzYWdlVG90YWxzImcKEEdldFVzYWdlUmVzcG9uc2USKwoGdG90YWxzGAEgASgLMhsuc3dpdGNoYm9hcmQudjEuVXNhZ2VUb3RhbHMSJgoEcm93cxgCIAMoCzIYLnN3aXRjaGJvYXJkLnYxLlVzYWdlUm93IjAKEEdldEJ1ZGdldFJlcXVlc3QSDAoEdGVhbRgBIAEoCRIOCgZrZXlfaWQYAiABKAkidQoRR2V0QnVkZ2V0UmVzcG9uc2USFgoObGltaXRfbmFub191c2QYASABKAMSFgoOc3BlbnRfbmFub191c2QYAiABKAMSMAoMd2luZG93X3N0YXJ0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJDChNFeHBvcnRMZWRnZXJSZXF1ZXN0EiwKBmZpbHRlchgBIAEoCzIcLnN3aXRjaGJvYXJkLnYxLkxlZGdlckZpbHRlciIkChRFeHBvcnRMZWRnZXJSZXNwb25zZRIMCgRqc29uGAEgASgJIikKElZlcmlmeUF1ZGl0UmVxdWVzdBITCgtleHBlY3RfaGVhZBgBIAEoCSJ1ChNWZXJpZnlBdWRpdFJlc3BvbnNlEgoKAm9rGAEgASgIEg0KBWNvdW50GAIgASgDEgwKBGhlYWQYAyABKAkSGAoQZmlyc3RfYnJva2VuX3NlcRgEIAEoAxIbChNmaXJzdF9icm9rZW5fcmVhc29uGAUgASgJIhQKEkV4cG9ydEF1ZGl0UmVxdWVzdCIjChNFeHBvcnRBdWRpdFJlc3BvbnNlEgwKBGpzb24YASABKAkquAEKDlVzYWdlRGltZW5zaW9uEh8KG1VTQUdFX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAESFwoTVVNBR0VfRElNRU5TSU9OX0tFWRACEhkKFVVTQUdFX0RJTUVOU0lPTl9BTElBUxADEhwKGFVTQUdFX0RJTUVOU0lPTl9QUk9WSURFUhAEEhkKFVVTQUdFX0RJTUVOU0lPTl9NT0RFTBAFKlgKC1VzYWdlQnVja2V0EhwKGFVTQUdFX0JVQ0tFVF9VTlNQRUNJRklFRBAAEhUKEVVTQUdFX0JVQ0tFVF9IT1VSEAESFAoQVVNBR0VfQlVDS0VUX0RBWRACMrEFCgxBZG1pblNlcnZpY2USUAoJQ3JlYXRlS2V5EiAuc3dpdGNoYm9hcmQudjEuQ3JlYXRlS2V5UmVxdWVzdBohLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZUtleVJlc3BvbnNlElAKCVJldm9rZUtleRIgLnN3aXRjaGJvYXJkLnYxLlJldm9rZUtleVJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5SZXZva2VLZXlSZXNwb25zZRJNCghMaXN0S2V5cxIfLnN3aXRjaGJvYXJkLnYxLkxpc3RLZXlzUmVxdWVzdBogLnN3aXRjaGJvYXJkLnYxLkxpc3RLZXlzUmVzcG9uc2USTQoIR2V0VXNhZ2USHy5zd2l0Y2hib2FyZC52MS5HZXRVc2FnZVJlcXVlc3QaIC5zd2l0Y2hib2FyZC52MS5HZXRVc2FnZVJlc3BvbnNlElAKCUdldEJ1ZGdldBIgLnN3aXRjaGJvYXJkLnYxLkdldEJ1ZGdldFJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5HZXRCdWRnZXRSZXNwb25zZRJbCgxFeHBvcnRMZWRnZXISIy5zd2l0Y2hib2FyZC52MS5FeHBvcnRMZWRnZXJSZXF1ZXN0GiQuc3dpdGNoYm9hcmQudjEuRXhwb3J0TGVkZ2VyUmVzcG9uc2UwARJWCgtWZXJpZnlBdWRpdBIiLnN3aXRjaGJvYXJkLnYxLlZlcmlmeUF1ZGl0UmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLlZlcmlmeUF1ZGl0UmVzcG9uc2USWAoLRXhwb3J0QXVkaXQSIi5zd2l0Y2hib2FyZC52MS5FeHBvcnRBdWRpdFJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5FeHBvcnRBdWRpdFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Chpzd2l0Y2hib2FyZC92MS9hZG1pbi5wcm90bxIOc3dpdGNoYm9hcmQudjEi/AEKA0tleRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEgwKBHRlYW0YAyABKAkSLgoKY3JlYXRlZF9hdBgEIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKZXhwaXJlc19hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKcmV2b2tlZF9hdBgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLQoMcmVzdHJpY3Rpb25zGAcgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzb3VyY2UYCCABKAkijQEKEENyZWF0ZUtleVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIMCgR0ZWFtGAIgASgJEi4KCmV4cGlyZXNfYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi0KDHJlc3RyaWN0aW9ucxgEIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiRQoRQ3JlYXRlS2V5UmVzcG9uc2USIAoDa2V5GAEgASgLMhMuc3dpdGNoYm9hcmQudjEuS2V5Eg4KBnNlY3JldBgCIAEoCSIeChBSZXZva2VLZXlSZXF1ZXN0EgoKAmlkGAEgASgJIjUKEVJldm9rZUtleVJlc3BvbnNlEiAKA2tleRgBIAEoCzITLnN3aXRjaGJvYXJkLnYxLktleSIfCg9MaXN0S2V5c1JlcXVlc3QSDAoEdGVhbRgBIAEoCSI1ChBMaXN0S2V5c1Jlc3BvbnNlEiEKBGtleXMYASADKAsyEy5zd2l0Y2hib2FyZC52MS5LZXkirgEKDExlZGdlckZpbHRlchIoCgRmcm9tGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBImCgJ0bxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEdGVhbRgDIAEoCRIOCgZrZXlfaWQYBCABKAkSDQoFYWxpYXMYBSABKAkSEAoIcHJvdmlkZXIYBiABKAkSDQoFbW9kZWwYByABKAkingEKD0dldFVzYWdlUmVxdWVzdBIsCgZmaWx0ZXIYASABKAsyHC5zd2l0Y2hib2FyZC52MS5MZWRnZXJGaWx0ZXISMAoIZ3JvdXBfYnkYAiADKA4yHi5zd2l0Y2hib2FyZC52MS5Vc2FnZURpbWVuc2lvbhIrCgZidWNrZXQYAyABKA4yGy5zd2l0Y2hib2FyZC52MS5Vc2FnZUJ1Y2tldCLGAgoLVXNhZ2VUb3RhbHMSDQoFY2FsbHMYASABKAMSDgoGZXJyb3JzGAIgASgDEhQKDGlucHV0X3Rva2VucxgDIAEoAxIdChV1bmNhY2hlZF9pbnB1dF90b2tlbnMYBCABKAMSHwoXY2FjaGVfcmVhZF9pbnB1dF90b2tlbnMYBSABKAMSIAoYY2FjaGVfd3JpdGVfaW5wdXRfdG9rZW5zGAYgASgDEhUKDW91dHB1dF90b2tlbnMYByABKAMSGAoQcmVhc29uaW5nX3Rva2VucxgIIAEoAxIVCg1jb3N0X25hbm9fdXNkGAkgASgDEhYKDmxhdGVuY3lfcDUwX21zGAogASgFEhYKDmxhdGVuY3lfcDk1X21zGAsgASgFEhMKC3R0ZnRfcDUwX21zGAwgASgFEhMKC3R0ZnRfcDk1X21zGA0gASgFIskBCghVc2FnZVJvdxIwCgxidWNrZXRfc3RhcnQYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEgwKBHRlYW0YAiABKAkSDgoGa2V5X2lkGAMgASgJEhAKCGtleV9uYW1lGAQgASgJEg0KBWFsaWFzGAUgASgJEhAKCHByb3ZpZGVyGAYgASgJEg0KBW1vZGVsGAcgASgJEisKBnRvdGFscxgIIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlVzYWdlVG90YWxzImcKEEdldFVzYWdlUmVzcG9uc2USKwoGdG90YWxzGAEgASgLMhsuc3dpdGNoYm9hcmQudjEuVXNhZ2VUb3RhbHMSJgoEcm93cxgCIAMoCzIYLnN3aXRjaGJvYXJkLnYxLlVzYWdlUm93Ii0KEEdldEJ1ZGdldFJlcXVlc3QSDAoEdGVhbRgBIAEoCRILCgNrZXkYAiABKAkilAIKDEJ1ZGdldFN0YXR1cxINCgVzY29wZRgBIAEoCRIMCgRuYW1lGAIgASgJEg4KBndpbmRvdxgDIAEoCRIWCg5saW1pdF9uYW5vX3VzZBgEIAEoAxIWCg5zcGVudF9uYW5vX3VzZBgFIAEoAxIZChFyZXNlcnZlZF9uYW5vX3VzZBgGIAEoAxIaChJyZW1haW5pbmdfbmFub191c2QYByABKAMSMAoMd2luZG93X3N0YXJ0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp3aW5kb3dfZW5kGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIOCgZhbGVydHMYCiADKAEiQgoRR2V0QnVkZ2V0UmVzcG9uc2USLQoHYnVkZ2V0cxgBIAMoCzIcLnN3aXRjaGJvYXJkLnYxLkJ1ZGdldFN0YXR1cyJDChNFeHBvcnRMZWRnZXJSZXF1ZXN0EiwKBmZpbHRlchgBIAEoCzIcLnN3aXRjaGJvYXJkLnYxLkxlZGdlckZpbHRlciIkChRFeHBvcnRMZWRnZXJSZXNwb25zZRIMCgRqc29uGAEgASgJIikKElZlcmlmeUF1ZGl0UmVxdWVzdBITCgtleHBlY3RfaGVhZBgBIAEoCSJ1ChNWZXJpZnlBdWRpdFJlc3BvbnNlEgoKAm9rGAEgASgIEg0KBWNvdW50GAIgASgDEgwKBGhlYWQYAyABKAkSGAoQZmlyc3RfYnJva2VuX3NlcRgEIAEoAxIbChNmaXJzdF9icm9rZW5fcmVhc29uGAUgASgJIhQKEkV4cG9ydEF1ZGl0UmVxdWVzdCIjChNFeHBvcnRBdWRpdFJlc3BvbnNlEgwKBGpzb24YASABKAkquAEKDlVzYWdlRGltZW5zaW9uEh8KG1VTQUdFX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEhgKFFVTQUdFX0RJTUVOU0lPTl9URUFNEAESFwoTVVNBR0VfRElNRU5TSU9OX0tFWRACEhkKFVVTQUdFX0RJTUVOU0lPTl9BTElBUxADEhwKGFVTQUdFX0RJTUVOU0lPTl9QUk9WSURFUhAEEhkKFVVTQUdFX0RJTUVOU0lPTl9NT0RFTBAFKlgKC1VzYWdlQnVja2V0EhwKGFVTQUdFX0JVQ0tFVF9VTlNQRUNJRklFRBAAEhUKEVVTQUdFX0JVQ0tFVF9IT1VSEAESFAoQVVNBR0VfQlVDS0VUX0RBWRACMrEFCgxBZG1pblNlcnZpY2USUAoJQ3JlYXRlS2V5EiAuc3dpdGNoYm9hcmQudjEuQ3JlYXRlS2V5UmVxdWVzdBohLnN3aXRjaGJvYXJkLnYxLkNyZWF0ZUtleVJlc3BvbnNlElAKCVJldm9rZUtleRIgLnN3aXRjaGJvYXJkLnYxLlJldm9rZUtleVJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5SZXZva2VLZXlSZXNwb25zZRJNCghMaXN0S2V5cxIfLnN3aXRjaGJvYXJkLnYxLkxpc3RLZXlzUmVxdWVzdBogLnN3aXRjaGJvYXJkLnYxLkxpc3RLZXlzUmVzcG9uc2USTQoIR2V0VXNhZ2USHy5zd2l0Y2hib2FyZC52MS5HZXRVc2FnZVJlcXVlc3QaIC5zd2l0Y2hib2FyZC52MS5HZXRVc2FnZVJlc3BvbnNlElAKCUdldEJ1ZGdldBIgLnN3aXRjaGJvYXJkLnYxLkdldEJ1ZGdldFJlcXVlc3QaIS5zd2l0Y2hib2FyZC52MS5HZXRCdWRnZXRSZXNwb25zZRJbCgxFeHBvcnRMZWRnZXISIy5zd2l0Y2hib2FyZC52MS5FeHBvcnRMZWRnZXJSZXF1ZXN0GiQuc3dpdGNoYm9hcmQudjEuRXhwb3J0TGVkZ2VyUmVzcG9uc2UwARJWCgtWZXJpZnlBdWRpdBIiLnN3aXRjaGJvYXJkLnYxLlZlcmlmeUF1ZGl0UmVxdWVzdBojLnN3aXRjaGJvYXJkLnYxLlZlcmlmeUF1ZGl0UmVzcG9uc2USWAoLRXhwb3J0QXVkaXQSIi5zd2l0Y2hib2FyZC52MS5FeHBvcnRBdWRpdFJlcXVlc3QaIy5zd2l0Y2hib2FyZC52MS5FeHBvcnRBdWRpdFJlc3BvbnNlMAFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message switchboard.v1.Key
@@ -436,6 +436,8 @@ export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*
   messageDesc(file_switchboard_v1_admin, 11);
 
 /**
+ * Filters; all empty: every budget in force (a team key: its team's and its keys' budgets).
+ *
  * @generated from message switchboard.v1.GetBudgetRequest
  */
 export type GetBudgetRequest = Message<"switchboard.v1.GetBudgetRequest"> & {
@@ -445,9 +447,11 @@ export type GetBudgetRequest = Message<"switchboard.v1.GetBudgetRequest"> & {
   team: string;
 
   /**
-   * @generated from field: string key_id = 2;
+   * A key's id (`config:<name>` for config keys) or its name.
+   *
+   * @generated from field: string key = 2;
    */
-  keyId: string;
+  key: string;
 };
 
 /**
@@ -458,23 +462,89 @@ export const GetBudgetRequestSchema: GenMessage<GetBudgetRequest> = /*@__PURE__*
   messageDesc(file_switchboard_v1_admin, 12);
 
 /**
- * @generated from message switchboard.v1.GetBudgetResponse
+ * @generated from message switchboard.v1.BudgetStatus
  */
-export type GetBudgetResponse = Message<"switchboard.v1.GetBudgetResponse"> & {
+export type BudgetStatus = Message<"switchboard.v1.BudgetStatus"> & {
   /**
-   * @generated from field: int64 limit_nano_usd = 1;
+   * "team" or "key".
+   *
+   * @generated from field: string scope = 1;
+   */
+  scope: string;
+
+  /**
+   * The team's or the key's name.
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * "day" or "month" (UTC calendar windows).
+   *
+   * @generated from field: string window = 3;
+   */
+  window: string;
+
+  /**
+   * @generated from field: int64 limit_nano_usd = 4;
    */
   limitNanoUsd: bigint;
 
   /**
-   * @generated from field: int64 spent_nano_usd = 2;
+   * Committed by calls that ended in this window.
+   *
+   * @generated from field: int64 spent_nano_usd = 5;
    */
   spentNanoUsd: bigint;
 
   /**
-   * @generated from field: google.protobuf.Timestamp window_start = 3;
+   * Upper bounds held by calls in flight.
+   *
+   * @generated from field: int64 reserved_nano_usd = 6;
+   */
+  reservedNanoUsd: bigint;
+
+  /**
+   * limit − spent − reserved, never below 0.
+   *
+   * @generated from field: int64 remaining_nano_usd = 7;
+   */
+  remainingNanoUsd: bigint;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp window_start = 8;
    */
   windowStart?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp window_end = 9;
+   */
+  windowEnd?: Timestamp | undefined;
+
+  /**
+   * Fractions of the limit at which an alert fires once per window.
+   *
+   * @generated from field: repeated double alerts = 10;
+   */
+  alerts: number[];
+};
+
+/**
+ * Describes the message switchboard.v1.BudgetStatus.
+ * Use `create(BudgetStatusSchema)` to create a new message.
+ */
+export const BudgetStatusSchema: GenMessage<BudgetStatus> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_admin, 13);
+
+/**
+ * @generated from message switchboard.v1.GetBudgetResponse
+ */
+export type GetBudgetResponse = Message<"switchboard.v1.GetBudgetResponse"> & {
+  /**
+   * @generated from field: repeated switchboard.v1.BudgetStatus budgets = 1;
+   */
+  budgets: BudgetStatus[];
 };
 
 /**
@@ -482,7 +552,7 @@ export type GetBudgetResponse = Message<"switchboard.v1.GetBudgetResponse"> & {
  * Use `create(GetBudgetResponseSchema)` to create a new message.
  */
 export const GetBudgetResponseSchema: GenMessage<GetBudgetResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin, 13);
+  messageDesc(file_switchboard_v1_admin, 14);
 
 /**
  * @generated from message switchboard.v1.ExportLedgerRequest
@@ -499,7 +569,7 @@ export type ExportLedgerRequest = Message<"switchboard.v1.ExportLedgerRequest"> 
  * Use `create(ExportLedgerRequestSchema)` to create a new message.
  */
 export const ExportLedgerRequestSchema: GenMessage<ExportLedgerRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin, 14);
+  messageDesc(file_switchboard_v1_admin, 15);
 
 /**
  * @generated from message switchboard.v1.ExportLedgerResponse
@@ -518,7 +588,7 @@ export type ExportLedgerResponse = Message<"switchboard.v1.ExportLedgerResponse"
  * Use `create(ExportLedgerResponseSchema)` to create a new message.
  */
 export const ExportLedgerResponseSchema: GenMessage<ExportLedgerResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin, 15);
+  messageDesc(file_switchboard_v1_admin, 16);
 
 /**
  * @generated from message switchboard.v1.VerifyAuditRequest
@@ -537,7 +607,7 @@ export type VerifyAuditRequest = Message<"switchboard.v1.VerifyAuditRequest"> & 
  * Use `create(VerifyAuditRequestSchema)` to create a new message.
  */
 export const VerifyAuditRequestSchema: GenMessage<VerifyAuditRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin, 16);
+  messageDesc(file_switchboard_v1_admin, 17);
 
 /**
  * @generated from message switchboard.v1.VerifyAuditResponse
@@ -578,7 +648,7 @@ export type VerifyAuditResponse = Message<"switchboard.v1.VerifyAuditResponse"> 
  * Use `create(VerifyAuditResponseSchema)` to create a new message.
  */
 export const VerifyAuditResponseSchema: GenMessage<VerifyAuditResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin, 17);
+  messageDesc(file_switchboard_v1_admin, 18);
 
 /**
  * @generated from message switchboard.v1.ExportAuditRequest
@@ -591,7 +661,7 @@ export type ExportAuditRequest = Message<"switchboard.v1.ExportAuditRequest"> & 
  * Use `create(ExportAuditRequestSchema)` to create a new message.
  */
 export const ExportAuditRequestSchema: GenMessage<ExportAuditRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin, 18);
+  messageDesc(file_switchboard_v1_admin, 19);
 
 /**
  * @generated from message switchboard.v1.ExportAuditResponse
@@ -610,7 +680,7 @@ export type ExportAuditResponse = Message<"switchboard.v1.ExportAuditResponse"> 
  * Use `create(ExportAuditResponseSchema)` to create a new message.
  */
 export const ExportAuditResponseSchema: GenMessage<ExportAuditResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_admin, 19);
+  messageDesc(file_switchboard_v1_admin, 20);
 
 /**
  * @generated from enum switchboard.v1.UsageDimension
@@ -683,8 +753,10 @@ export const UsageBucketSchema: GenEnum<UsageBucket> = /*@__PURE__*/
 
 /**
  * Administration of a gateway: virtual keys, usage from the ledger's rollups, the raw ledger and
- * the audit log. Every call needs `authorization: Bearer <auth.admin_key>`; without an admin key
- * configured the service answers UNAUTHENTICATED.
+ * the audit log. Every call needs an admin credential: `authorization: Bearer <auth.admin_key>` or a
+ * virtual key with `role: admin`. A team's own (user) key may call GetUsage and GetBudget for its own
+ * team only; everything else is PERMISSION_DENIED for it. Without any admin credential configured the
+ * service answers UNAUTHENTICATED.
  *
  * @generated from service switchboard.v1.AdminService
  */
