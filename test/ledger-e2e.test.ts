@@ -165,3 +165,33 @@ test("audit-record-per-call: the request hash is the same over gRPC and Connect,
   t.deepEqual(found.map((r) => r.protocol), ["grpc", "connect"]);
   t.true((await store.verifyAudit()).ok);
 });
+
+test("ledger-row-for-an-invalid-request: an authenticated caller's invalid call is recorded as INVALID_ARGUMENT; an unauthenticated one is not", async (t) => {
+  const fake = await useFake(t, () => startOpenAIFake());
+  const secret = "sk-sb-ledger-invalid-0000000001";
+  const gw = await startTestGateway(t, {
+    ...singleProviderConfig({ type: "openai", base_url: `${fake.url}/v1`, api_key: "sk-test-ledger-000000" }),
+    teams: { search: { rpm: 1000 } },
+    keys: [{ name: "search-api", team: "search", secret }],
+  });
+  const auth = { headers: { authorization: `Bearer ${secret}` } };
+  const noMessages = { model: "chat", messages: [] };
+  const unary = ConnectError.from(await t.throwsAsync(gw.client.complete(noMessages, auth)));
+  t.is(unary.code, Code.InvalidArgument);
+  const streamed = ConnectError.from(
+    await t.throwsAsync(async () => {
+      for await (const _chunk of gw.client.streamComplete(noMessages, auth));
+    }),
+  );
+  t.is(streamed.code, Code.InvalidArgument);
+  t.is(ConnectError.from(await t.throwsAsync(gw.client.complete(noMessages))).code, Code.Unauthenticated, "authentication comes first");
+  const recorded = await rows(gw.gateway.store);
+  t.deepEqual(
+    recorded.map((r) => [r.method, r.status, r.keyName, r.team, r.costNanoUsd, r.attempts.length]),
+    [
+      ["complete", "INVALID_ARGUMENT", "search-api", "search", 0n, 0],
+      ["stream_complete", "INVALID_ARGUMENT", "search-api", "search", 0n, 0],
+    ],
+  );
+  t.is(fake.requests.length, 0);
+});

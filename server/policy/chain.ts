@@ -30,6 +30,11 @@ export type InboundCall = {
    * later check of that same step refuses (a limit, a budget) is still recorded as theirs.
    */
   caller?: Admission["caller"];
+  /**
+   * Set when the call is already refused (an invalid request): steps only establish who is calling
+   * and record the call; none reserves anything.
+   */
+  refused?: boolean;
 };
 
 /** One upstream attempt, as the router logged it. */
@@ -156,6 +161,18 @@ async function refused(admissions: Admission[], call: InboundCall, error: unknow
   const admitted = merge(admissions);
   await admitted.settle?.({ code: error instanceof ConnectError ? error.code : Code.Internal, caller: admitted.caller ?? call.caller, reachedUpstream: false });
   throw error;
+}
+
+/**
+ * An invalid request still passes the chain to be identified and recorded (its ledger row says
+ * INVALID_ARGUMENT); a caller that fails authentication gets that error instead, as for any call.
+ */
+export async function refuseInvalid(chain: PolicyChain, call: InboundCall, request: unknown, invalid: ConnectError): Promise<never> {
+  if (chain.length === 0) throw invalid;
+  const refusedCall: InboundCall = { ...call, refused: true };
+  const admitted = await admit(chain, refusedCall, request);
+  await admitted.settle?.({ code: invalid.code, caller: admitted.caller ?? refusedCall.caller, reachedUpstream: false });
+  throw invalid;
 }
 
 function merge(admissions: Admission[]): Admission {

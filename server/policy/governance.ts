@@ -66,7 +66,7 @@ export class Governance {
     const step: PolicyStep = (call, request) => {
       const { mode, aliasScopes } = this.#generation;
       // Nothing to enforce (auth off, no alias limits): admit without a promise.
-      if (mode === "none" && aliasScopes.size === 0) return OPEN;
+      if ((mode === "none" && aliasScopes.size === 0) || (mode === "none" && call.refused)) return OPEN;
       return this.#admit(call, request as CompletionRequest | EmbeddingRequest | undefined);
     };
     this.policy = [step];
@@ -123,6 +123,7 @@ export class Governance {
     if (mode === "keys") {
       identity = authenticate(this.keys, call);
       call.caller = { name: identity.name, team: identity.team, keyId: identity.id };
+      if (call.refused) return { caller: call.caller };
       // An alias that does not exist is the router's NOT_FOUND (listing what the key may use).
       if (request && !identity.access.allowAlias(request.alias) && routing.reach(request.alias)) throw identity.access.denied(request.alias);
     }

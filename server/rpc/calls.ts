@@ -16,7 +16,7 @@ import {
   type EmbedResponse,
   type ListModelsResponse,
 } from "../../gen/switchboard/v1/inference_pb.js";
-import { admit, type Admission, type CallOutcome, type InboundCall, type PolicyChain } from "../policy/chain.js";
+import { admit, refuseInvalid, type Admission, type CallOutcome, type InboundCall, type PolicyChain } from "../policy/chain.js";
 import {
   RoutingError,
   StreamBrokenError,
@@ -113,8 +113,8 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
   return {
     async complete(inbound, request) {
       const { value, problems } = completionRequestFromProto(request);
-      if (problems.length > 0) throw invalidArgument(problems);
       const call = withRequestBytes(inbound, CompleteRequestSchema, request);
+      if (problems.length > 0) return refuseInvalid(deps.policy, call, value, invalidArgument(problems));
       let admission: Admission = {};
       let result: RoutedCompletion;
       try {
@@ -132,8 +132,8 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
 
     async *streamComplete(inbound, request) {
       const { value, problems } = completionRequestFromProto(request);
-      if (problems.length > 0) throw invalidArgument(problems);
       const call = withRequestBytes(inbound, CompleteRequestSchema, request);
+      if (problems.length > 0) await refuseInvalid(deps.policy, call, value, invalidArgument(problems));
       let admission: Admission = {};
       let settled = false;
       let firstOutputAt: number | undefined;
@@ -166,8 +166,8 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
 
     async embed(inbound, request) {
       const { value, problems } = embeddingRequestFromProto(request);
-      if (problems.length > 0) throw invalidArgument(problems);
       const call = withRequestBytes(inbound, EmbedRequestSchema, request);
+      if (problems.length > 0) return refuseInvalid(deps.policy, call, value, invalidArgument(problems));
       let admission: Admission = {};
       let result: RoutedEmbeddings;
       try {
