@@ -92,13 +92,14 @@ export async function checkGrpcSample(
   frame: Uint8Array,
   calls: number,
   valid: (messages: Uint8Array[]) => string | undefined,
+  headers: Record<string, string> = {},
 ): Promise<SampleCheck> {
   const session = await openSession(baseUrl);
   const check: SampleCheck = { calls, ok: 0, problems: [] };
   try {
     for (let done = 0; done < calls; ) {
       const batch = Math.min(16, calls - done);
-      const results = await Promise.all(Array.from({ length: batch }, () => grpcCall(session, path, frame)));
+      const results = await Promise.all(Array.from({ length: batch }, () => grpcCall(session, path, frame, undefined, headers)));
       for (const r of results) {
         const problem =
           r.grpcStatus !== 0 ? `grpc-status ${r.grpcStatus} (HTTP ${r.httpStatus}) ${r.grpcMessage}` : valid(r.messages);

@@ -59,7 +59,9 @@ export async function measure(load: Load): Promise<Measured> {
 
 /** The gRPC answers h2load could not read: a sample through a real client must all be OK. */
 export async function sampleGrpcStatus(baseUrl: string, s: Scenario, calls: number): Promise<string | undefined> {
-  const check = await checkGrpcSample(baseUrl, `${SERVICE}/${s.method}`, grpcBody(s), calls, s.check);
+  // "name: value" lines as h2load takes them, as http2 headers.
+  const headers = Object.fromEntries(s.headers.map((h) => [h.slice(0, h.indexOf(":")).trim().toLowerCase(), h.slice(h.indexOf(":") + 1).trim()]));
+  const check = await checkGrpcSample(baseUrl, `${SERVICE}/${s.method}`, grpcBody(s), calls, s.check, headers);
   if (check.ok === check.calls) return undefined;
   return `${check.calls - check.ok} of ${check.calls} sampled gRPC calls were not OK: ${check.problems.join(" | ")}`;
 }

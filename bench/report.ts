@@ -38,6 +38,7 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway gRPC", "max throughput, gateway gRPC (4 conns × 16 streams)"],
     ["throughput gateway Connect JSON", "max throughput, gateway Connect JSON (HTTP/1.1, 32 conns)"],
     ["throughput gateway gRPC fallback", "max throughput, gateway gRPC, fallback (503 then OK)"],
+    ["throughput gateway gRPC policy on", "max throughput, gateway gRPC, policy on (key, limits, budgets, ledger, audit)"],
     ["throughput Portkey", "max throughput, Portkey 1.15.2 (HTTP/1.1, 32 conns)"],
   ];
   for (const [name, figure] of names) {
@@ -49,6 +50,7 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway gRPC", "gateway gRPC / Portkey"],
     ["throughput gateway Connect JSON", "gateway Connect JSON / Portkey"],
     ["throughput gateway gRPC fallback", "gateway gRPC fallback / Portkey"],
+    ["throughput gateway gRPC policy on", "gateway gRPC policy on / Portkey"],
   ] as const) {
     const ratios = rounds.map((r) => {
       const a = r.measured.get(name);
@@ -66,6 +68,7 @@ function cpuRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway gRPC", "CPU per 1,000 calls, gateway gRPC"],
     ["throughput gateway Connect JSON", "CPU per 1,000 calls, gateway Connect JSON"],
     ["throughput gateway gRPC fallback", "CPU per 1,000 calls, gateway gRPC fallback"],
+    ["throughput gateway gRPC policy on", "CPU per 1,000 calls, gateway gRPC policy on"],
     ["throughput Portkey", "CPU per 1,000 calls, Portkey"],
   ] as const) {
     const { ok, failures } = trusted(rounds, name);
@@ -88,7 +91,7 @@ function latencyRows(rounds: RoundFigures[], label: string): Row[] {
   const added = g.map((p, i) => minus(p, d[i]!));
   const rates = via.ok.map((m) => m.rps);
   // At a fixed rate the server must keep up, or the percentiles measure its queue, not its overhead.
-  const saturated = label.startsWith("at ") && median(rates) < 950 ? "; SATURATED: the gateway could not serve 1,000 req/s, so these are queueing times" : "";
+  const saturated = label.includes("at 1000") && median(rates) < 950 ? "; SATURATED: the gateway could not serve 1,000 req/s, so these are queueing times" : "";
   return [
     { figure: `latency ${label}, gateway gRPC unary p50 / p99 / p99.9`, value: pct(medianOf(g)), detail: `achieved ${list(rates)} req/s${saturated}` },
     { figure: `latency ${label}, fake called directly p50 / p99 / p99.9`, value: pct(medianOf(d)), detail: "HTTP/1.1, same shape, same round" },
@@ -114,7 +117,7 @@ function streamRows(rounds: RoundFigures[]): Row[] {
 }
 
 export function tableRows(rounds: RoundFigures[]): Row[] {
-  return [...throughputRows(rounds), ...cpuRows(rounds), ...latencyRows(rounds, "at 1000 rps"), ...latencyRows(rounds, "one at a time"), ...streamRows(rounds)];
+  return [...throughputRows(rounds), ...cpuRows(rounds), ...latencyRows(rounds, "at 1000 rps"), ...latencyRows(rounds, "policy on at 1000 rps"), ...latencyRows(rounds, "one at a time"), ...streamRows(rounds)];
 }
 
 export function textTable(rows: Row[]): string {

@@ -100,6 +100,20 @@ async function gatewayUnary(figures: RoundFigures, sizes: Sizes): Promise<void> 
   });
 }
 
+async function gatewayPolicyOn(figures: RoundFigures, sizes: Sizes): Promise<void> {
+  const s = scenario("policy");
+  const fake = await startFake();
+  const gateway = await startGateway(s.document(fake.port));
+  await withProcesses([fake, gateway], async () => {
+    await gatewayThroughput(figures, "throughput gateway gRPC policy on", gateway, fake.port, s, sizes);
+    const grpc = grpcSpec(gateway, s);
+    const direct = directSpec(fake.port, s);
+    const shape = RATE_1000(sizes.rateRequests);
+    record(figures, "latency gateway gRPC policy on at 1000 rps", grpc, shape, await measure({ spec: grpc, shape, fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: s.upstreamPerCall }));
+    record(figures, "latency direct policy on at 1000 rps", direct, shape, await measure({ spec: direct, shape, fakePort: fake.port, upstreamPerCall: { ok: 1, failed: 0 } }));
+  });
+}
+
 async function gatewayFallback(figures: RoundFigures, sizes: Sizes): Promise<void> {
   const s = scenario("fallback");
   const fake = await startFake();
@@ -139,6 +153,7 @@ export async function runRound(index: number, sizes: Sizes, log: (line: string) 
     ["fake alone", () => fakeAlone(figures, sizes)],
     ["gateway unary", () => gatewayUnary(figures, sizes)],
     ["Portkey", () => peer(figures, sizes)],
+    ["gateway policy on", () => gatewayPolicyOn(figures, sizes)],
     ["gateway fallback", () => gatewayFallback(figures, sizes)],
     ["gateway streams", () => gatewayStreams(figures, sizes)],
   ];

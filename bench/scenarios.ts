@@ -51,6 +51,25 @@ function checkPong(messages: Uint8Array[], attempts: number): string | undefined
 
 export const STREAM_TOKENS = 200;
 
+/** The bench's virtual key (policy on). */
+export const BENCH_KEY = "sk-sb-bench-policy-on-000000000000000001";
+
+/**
+ * Every policy step on, nothing refused: a virtual key of a team, RPM/TPM limits on the key, the
+ * team and the alias, a team and a key budget (reserved and settled per call), audit records.
+ */
+const policyOn = (fakePort: number): GatewayDocument => {
+  const base = oneTarget(fakePort);
+  const chat = (base.models as { chat: Record<string, unknown> }).chat;
+  return {
+    ...base,
+    auth: { mode: "keys" },
+    models: { chat: { ...chat, rpm: 100_000_000, tpm: 1_000_000_000_000 } },
+    teams: { bench: { models: ["chat*"], rpm: 100_000_000, tpm: 1_000_000_000_000, budget: { usd: 1_000_000, window: "month", alerts: [0.9] } } },
+    keys: [{ name: "bench-api", team: "bench", secret: BENCH_KEY, rpm: 100_000_000, tpm: 1_000_000_000_000, budget: { usd: 1_000_000, window: "day" } }],
+  };
+};
+
 /** A streamed "ping" to alias chat asking for `tokens` output tokens. */
 export const streamRequest = (tokens: number) => ({ ...ping, generation: { maxOutputTokens: tokens } });
 
@@ -62,6 +81,17 @@ export const scenarios: Scenario[] = [
     method: "Complete",
     request: ping,
     headers: [],
+    upstreamPerCall: { ok: 1, failed: 0 },
+    check: (messages) => checkPong(messages, 1),
+    directBody: directUnary,
+  },
+  {
+    name: "policy",
+    what: "unary, policy on: virtual key, RPM/TPM limits (key, team, alias), team and key budgets, ledger and audit",
+    document: policyOn,
+    method: "Complete",
+    request: ping,
+    headers: [`authorization: Bearer ${BENCH_KEY}`],
     upstreamPerCall: { ok: 1, failed: 0 },
     check: (messages) => checkPong(messages, 1),
     directBody: directUnary,

@@ -20,7 +20,9 @@ export async function startGateway(document: GatewayDocument, nodeFlags: string[
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "sb-bench-config-"));
   const configPath = join(dir, "switchboard.yaml");
-  writeFileSync(configPath, JSON.stringify({ log_level: "warn", ...document, listen: `127.0.0.1:${port}` }, null, 2));
+  // The ledger goes to a fresh file on the temp disk (never the repo's data/), as a deployment would write it.
+  const store = { sqlite: { path: join(dir, "switchboard.db") } };
+  writeFileSync(configPath, JSON.stringify({ log_level: "warn", store, ...document, listen: `127.0.0.1:${port}` }, null, 2));
   const proc = startNode("gateway", [...nodeFlags, "--import", "tsx", "server/cli.ts", "serve", "--config", configPath], onLine);
   try {
     await waitForPort(port, proc, 60_000);
