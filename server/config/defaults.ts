@@ -3,6 +3,8 @@
 // them. With no credentials at all, only the demo alias (an embedded canned upstream).
 
 type Doc = {
+  auth?: { mode: "keys"; admin_key: string };
+  store?: { sqlite: { path: string } };
   providers: Record<string, Record<string, unknown>>;
   models: Record<string, { targets: Record<string, unknown>[] }>;
   prices?: Record<string, { input: number; output: number }>;
@@ -57,9 +59,14 @@ export function defaultConfig(env: NodeJS.ProcessEnv): DefaultConfig {
     doc.providers[DEMO_PROVIDER] = { type: "openai", api_key: "demo-key-not-a-secret" };
     alias("demo", DEMO_PROVIDER, "demo-canned");
     chatTargets.push({ provider: DEMO_PROVIDER, model: "demo-canned" });
-    // Canned answers cost nothing: priced at zero, so the demo is not reported as an unpriced model.
-    doc.prices = { "demo-canned": { input: 0, output: 0 } };
+    // Canned answers carry a nominal price (gpt-4o-mini's), so cost, usage and budgets can be tried
+    // on the demo; nothing is paid to anyone.
+    doc.prices = { "demo-canned": { input: 0.15, output: 0.6 } };
   }
+  // With an admin key in the environment the defaults govern: every call needs a virtual key, and
+  // the admin CLI creates them (the newcomer path in the README).
+  if (env.SWITCHBOARD_ADMIN_KEY) doc.auth = { mode: "keys", admin_key: "${SWITCHBOARD_ADMIN_KEY}" };
+  if (env.SWITCHBOARD_SQLITE_PATH) doc.store = { sqlite: { path: "${SWITCHBOARD_SQLITE_PATH}" } };
   doc.models["chat-default"] = { targets: chatTargets.map((t, i) => ({ ...t, priority: i + 1 })) };
   return { document: doc, enabled, needsDemo };
 }

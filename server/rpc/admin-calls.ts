@@ -37,6 +37,7 @@ import {
   GetBudgetResponseSchema,
 } from "../../gen/switchboard/v1/admin_pb.js";
 import type { BudgetView } from "../policy/governance.js";
+import { storedRestrictionsSchema } from "../policy/keys.js";
 import { identifyAdmin, requireAdmin, teamScope, type AdminCredentials } from "./admin-auth.js";
 import { hashKey, newKeySecret } from "../store/key-secrets.js";
 import {
@@ -176,6 +177,11 @@ export function createAdminCalls(deps: AdminDeps): AdminCalls {
       admin(ctx, "CreateKey");
       if (request.name === "") throw new ConnectError("name: a key needs a name", Code.InvalidArgument);
       if (request.team === "") throw new ConnectError("team: a key belongs to a team", Code.InvalidArgument);
+      const restrictions = storedRestrictionsSchema.safeParse(request.restrictions ?? {});
+      if (!restrictions.success) {
+        const problems = restrictions.error.issues.map((i) => `restrictions.${i.path.join(".")}: ${i.message}`).join("; ");
+        throw new ConnectError(problems, Code.InvalidArgument);
+      }
       const secret = newKeySecret();
       const key = await store
         .createKey({ name: request.name, team: request.team, hash: hashKey(secret), expiresAt: ms(request.expiresAt), restrictions: (request.restrictions ?? {}) as KeyRestrictions })
