@@ -82,6 +82,19 @@ function configKeyInfo(key: GatewayConfig["keys"][number]): KeyInfo {
   return { id: `config:${name}`, name, team, createdAt: 0, expiresAt: expires_at === undefined ? undefined : Date.parse(expires_at), restrictions: restrictions as KeyRestrictions, source: "config" };
 }
 
+const redactionCache = new WeakMap<GatewayConfig, readonly RegExp[]>();
+
+/** The audit's prompt redaction patterns, compiled once per config generation; undefined: no capture. */
+function promptRedaction(config: GatewayConfig): readonly RegExp[] | undefined {
+  if (!config.audit.capture_prompts) return undefined;
+  let patterns = redactionCache.get(config);
+  if (!patterns) {
+    patterns = config.audit.redact.map((pattern) => new RegExp(pattern, "gi"));
+    redactionCache.set(config, patterns);
+  }
+  return patterns;
+}
+
 function parseListen(listenAddress: string): { host: string; port: number } {
   const at = listenAddress.lastIndexOf(":");
   return { host: listenAddress.slice(0, at).replace(/^\[|\]$/g, ""), port: Number(listenAddress.slice(at + 1)) };
@@ -114,7 +127,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const closeStore = () => (options.store ? Promise.resolve() : store.close());
   const ledger = createLedgerStep({
     store,
-    capturePrompts: () => runtime.config().audit.capture_prompts,
+    promptCapture: () => promptRedaction(runtime.config()),
+    onUnauthenticated: (call) => log.warn({ protocol: call.protocol, method: call.method }, "unauthenticated call refused"),
     regionOf: (alias, provider, model) => {
       const targets = runtime.router().list().find((a) => a.name === alias)?.targets ?? [];
       return targets.find((t) => t.adapter.name === provider && t.config.model === model)?.config.region ?? "";

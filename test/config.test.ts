@@ -121,3 +121,10 @@ test("a load reports every file it read: the config, its policy files and its se
   const error = await t.throwsAsync(loadConfigSources(file, {}), { instanceOf: ConfigError });
   t.is(error?.sources.get(join(dir, "later")), MISSING);
 });
+
+test("audit-redact-pattern-that-does-not-compile is refused naming its path", (t) => {
+  t.deepEqual(
+    problems({ ...valid, audit: { capture_prompts: true, redact: ["ok\\d+", "(unclosed"] } }).filter((p) => p.startsWith("audit")),
+    ["audit.redact[1]: not a valid regular expression"],
+  );
+});

@@ -195,3 +195,17 @@ test("ledger-row-for-an-invalid-request: an authenticated caller's invalid call 
   );
   t.is(fake.requests.length, 0);
 });
+
+test("audit-prompt-capture-redacts: configured patterns and known secrets never reach the audit log", async (t) => {
+  const fake = await useFake(t, () => startOpenAIFake());
+  const upstreamKey = "sk-test-ledger-capture-0001";
+  const gw = await startTestGateway(t, {
+    ...singleProviderConfig({ type: "openai", base_url: `${fake.url}/v1`, api_key: upstreamKey }),
+    audit: { capture_prompts: true, redact: ["[\\w.+-]+@[\\w-]+\\.[\\w.]+", "\\b\\d{4}(?: ?\\d{4}){3}\\b"] },
+  });
+  await gw.client.complete({ model: "chat", messages: [userText(`Mail jane.doe@example.com, card 4111 1111 1111 1111, key ${upstreamKey}, about the order`)] });
+  const records = [];
+  for await (const record of gw.gateway.store.exportAudit()) records.push(record);
+  t.is(records.length, 1);
+  t.is(records[0]!.prompt, "user: Mail [REDACTED], card [REDACTED], key [REDACTED], about the order");
+});

@@ -224,8 +224,24 @@ export const configSchema = z.strictObject({
     .strictObject({
       /** Keep the prompt text in audit records (redacted); off by default. */
       capture_prompts: z.boolean().default(false),
+      /**
+       * Regular expressions (JavaScript syntax, matched case-insensitively) whose matches are replaced
+       * by [REDACTED] in captured prompts, on top of every secret the gateway knows.
+       */
+      redact: z
+        .array(
+          z.string().min(1).refine((pattern) => {
+            try {
+              new RegExp(pattern, "gi");
+              return true;
+            } catch {
+              return false;
+            }
+          }, "not a valid regular expression"),
+        )
+        .default([]),
     })
-    .default({ capture_prompts: false }),
+    .default({ capture_prompts: false, redact: [] }),
   teams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "team names use letters, digits, _ . -"), teamSchema).default({}),
   keys: z.array(keySchema).default([]),
 });

@@ -12,10 +12,15 @@ export const REQUEST_ID_HEADER = "x-request-id";
 
 export type LedgerStepOptions = {
   store: Store;
-  /** Keep the (redacted) prompt text in audit records. Read per call: a reload may change it. */
-  capturePrompts(): boolean;
+  /**
+   * The patterns to redact when audit records keep the prompt text, or undefined when they do not.
+   * Read per call: a reload may change it.
+   */
+  promptCapture(): readonly RegExp[] | undefined;
   /** The configured region of an alias's target, "" when none. */
   regionOf?(alias: string, provider: string, model: string): string;
+  /** A call refused by authentication (it gets no row). */
+  onUnauthenticated?(call: InboundCall): void;
   /** A row the store could not commit: the call still gets its answer (the ledger fails open). */
   onAppendError(error: unknown, requestId: string): void;
 };
@@ -46,12 +51,14 @@ export function usageBuckets(usage: OutcomeTokens | undefined): UsageBuckets {
   };
 }
 
-function promptText(messages: ChatMessage[]): string {
+function promptText(messages: ChatMessage[], patterns: readonly RegExp[]): string {
   const lines: string[] = [];
   for (const message of messages) {
     for (const part of message.content) if (part.type === "text") lines.push(`${message.role}: ${part.text}`);
   }
-  return redact(lines.join("\n"));
+  let text = redact(lines.join("\n"));
+  for (const pattern of patterns) text = text.replace(pattern, "[REDACTED]");
+  return text;
 }
 
 function attemptsOf(outcome: CallOutcome): LedgerAttempt[] {
@@ -76,8 +83,12 @@ export function createLedgerStep(options: LedgerStepOptions): PolicyStep {
     return {
       settle(outcome: CallOutcome): Promise<void> | undefined {
         // A caller refused by authentication is not anyone's call: it is logged, not ledgered.
-        if (outcome.code === Code.Unauthenticated) return undefined;
+        if (outcome.code === Code.Unauthenticated) {
+          options.onUnauthenticated?.(call);
+          return undefined;
+        }
         const end = Date.now();
+        const capture = options.promptCapture();
         const provider = outcome.provider ?? "";
         const model = outcome.targetModel ?? "";
         const entry: LedgerEntry = {
@@ -107,7 +118,7 @@ export function createLedgerStep(options: LedgerStepOptions): PolicyStep {
           },
           audit: {
             requestHash: createHash("sha256").update(call.requestBytes?.() ?? new Uint8Array()).digest("hex"),
-            prompt: messages && options.capturePrompts() ? promptText(messages) : undefined,
+            prompt: messages && capture ? promptText(messages, capture) : undefined,
           },
         };
         return options.store.append(entry).catch((error: unknown) => options.onAppendError(error, requestId));
