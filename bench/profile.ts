@@ -1,6 +1,6 @@
 // CPU profile of the gateway process during a unary gRPC run (node --cpu-prof), summarised by
 // self time per package and the top frames. The profile is written when the gateway exits (SIGTERM).
-//   npm run bench:profile [-- --requests N] [-- --connect-json]
+//   npm run bench:profile [-- --requests N] [-- --connect-json] [-- --scenario policy]
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -63,18 +63,18 @@ export function summarise(profile: CpuProfile, topFrames = 15): string {
 
 const isMain = process.argv[1]?.endsWith("profile.ts");
 if (isMain) {
-  const { values } = parseArgs({ options: { requests: { type: "string", default: "20000" }, "connect-json": { type: "boolean", default: false } } });
+  const { values } = parseArgs({ options: { requests: { type: "string", default: "20000" }, "connect-json": { type: "boolean", default: false }, scenario: { type: "string", default: "unary" } } });
   ensureH2load();
   const dir = join(ROOT, "bench/.profiles");
   rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
-  const s = scenario("unary");
+  const s = scenario(values.scenario);
   const fake = await startFake();
   const gateway = await startGateway(s.document(fake.port), ["--cpu-prof", "--cpu-prof-dir", dir]);
   const url = `${gateway.baseUrl}${SERVICE}/Complete`;
   const spec = values["connect-json"]
-    ? { url, body: connectJsonBody(s), headers: ["content-type: application/json"], h1: true }
-    : { url, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers"], h1: false };
+    ? { url, body: connectJsonBody(s), headers: ["content-type: application/json", ...s.headers], h1: true }
+    : { url, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
   const shape = values["connect-json"]
     ? { kind: "closed" as const, requests: Number(values.requests), connections: 32, streams: 1 }
     : { kind: "closed" as const, requests: Number(values.requests), connections: 4, streams: 16 };
