@@ -4,6 +4,8 @@
 // whose code reaches the caller the same way on every protocol.
 
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import type { AttemptObserver } from "../routing/observer.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect";
 export type Method = "complete" | "stream_complete" | "embed" | "list_models";
@@ -30,6 +32,10 @@ export type InboundCall = {
    * later check of that same step refuses (a limit, a budget) is still recorded as theirs.
    */
   caller?: Admission["caller"];
+  /** The call's gateway request id (the ledger step sets it, and `x-request-id`). */
+  requestId?: string;
+  /** The call's trace id (32 hex digits), once the telemetry step knows it. */
+  traceId?: string;
 };
 
 /** One upstream attempt, as the router logged it. */
@@ -73,6 +79,10 @@ export type CallOutcome = {
   firstOutputAt?: number;
   /** Who called, as the chain established it (also for a call a later step refused). */
   caller?: Admission["caller"];
+  /** How the served answer ended (stop, length, tool_calls, content_filter, error). */
+  finishReason?: string;
+  /** A step refused the call: the `google.rpc.ErrorInfo` reason it gave (RPM_LIMIT, BUDGET_EXHAUSTED…). */
+  refusal?: string;
 };
 
 /** What a caller may reach, applied by the router like a rule's restrictions. */
@@ -102,6 +112,8 @@ export type Admission = {
   access?: RouteAccess;
   /** Sent upstream as max_output_tokens when the request sets none (a budget must bound the output). */
   maxOutputTokens?: number;
+  /** Watches the call's upstream attempts (telemetry). */
+  observer?: AttemptObserver;
   /**
    * Called once when the call ends, with its outcome. The call's answer (or its last chunk, or its
    * error status) waits for a returned promise: that is how a ledger row commits before the caller
@@ -154,8 +166,14 @@ async function finishAsync(chain: PolicyChain, from: number, pending: Promise<Ad
  */
 async function refused(admissions: Admission[], call: InboundCall, error: unknown): Promise<never> {
   const admitted = merge(admissions);
-  await admitted.settle?.({ code: error instanceof ConnectError ? error.code : Code.Internal, caller: admitted.caller ?? call.caller, reachedUpstream: false });
+  const code = error instanceof ConnectError ? error.code : Code.Internal;
+  await admitted.settle?.({ code, caller: admitted.caller ?? call.caller, reachedUpstream: false, refusal: refusalReason(error) });
   throw error;
+}
+
+function refusalReason(error: unknown): string | undefined {
+  if (!(error instanceof ConnectError)) return undefined;
+  return error.findDetails(ErrorInfoSchema)[0]?.reason || undefined;
 }
 
 function merge(admissions: Admission[]): Admission {
@@ -164,7 +182,9 @@ function merge(admissions: Admission[]): Admission {
   let metadata: Record<string, string> | undefined;
   let access: RouteAccess | undefined;
   let maxOutputTokens: number | undefined;
+  let observer: AttemptObserver | undefined;
   for (const a of admissions) {
+    observer = a.observer ?? observer;
     caller = a.caller ?? caller;
     access = a.access ?? access;
     maxOutputTokens = a.maxOutputTokens ?? maxOutputTokens;
@@ -175,6 +195,7 @@ function merge(admissions: Admission[]): Admission {
     metadata,
     access,
     maxOutputTokens,
+    observer,
     settle: settles.length === 0 ? undefined : settleAll(settles),
   };
 }
