@@ -3,6 +3,7 @@
 // connect-node for Connect and gRPC-Web), and the listeners.
 import { readFile } from "node:fs/promises";
 import type { DescFile } from "@bufbuild/protobuf";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { Code } from "@connectrpc/connect";
 import { file_google_protobuf_duration, file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
 import { Health, file_grpc_health_v1_health } from "../gen/grpc/health/v1/health_pb.js";
@@ -30,13 +31,20 @@ import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { KeyInfo, KeyRestrictions, Store } from "./store/store.js";
+import { GatewayMetrics } from "./telemetry/gateway-metrics.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
+import { startOperatorListener, type OperatorListener } from "./telemetry/operator.js";
+import { createTelemetryStep } from "./telemetry/telemetry-step.js";
+import { createTracing } from "./telemetry/tracing.js";
 
 export type Gateway = {
   address: string;
   port: number;
   /** host:port of the browser listener (web_listen), when configured. */
   webAddress?: string;
+  /** host:port of the operators' listener (/metrics, /healthz, /readyz), unless its default port was taken. */
+  operatorAddress?: string;
+  metrics: GatewayMetrics;
   health: HealthStatus;
   log: Logger;
   /** The virtual keys in force; the admin service calls keys.refresh() after creating or revoking one. */
@@ -66,7 +74,26 @@ export type GatewayOptions = {
   alertPost?: AlertPost;
   /** The limits' and budgets' clock (tests freeze it so token buckets do not refill mid-test). */
   clock?: () => number;
+  /** Exports every span as it ends, whatever `telemetry.traces` says (tests: an in-memory exporter). */
+  spanExporter?: SpanExporter;
+  /** Where CloudWatch EMF lines go when `telemetry.cloudwatch_emf` is on (default: stdout). */
+  emfDestination?: NodeJS.WritableStream;
 };
+
+export const DEFAULT_OPERATOR_LISTEN = "127.0.0.1:9464";
+const VERSION = "0.1.0";
+
+/** The operator listener; a taken default port is logged, not fatal (an explicit address is). */
+async function startOperator(config: GatewayConfig, log: Logger, metrics: GatewayMetrics, ready: () => boolean): Promise<OperatorListener | undefined> {
+  const address = config.operator.listen ?? DEFAULT_OPERATOR_LISTEN;
+  try {
+    return await startOperatorListener({ ...parseListen(address), bearer: config.operator.bearer, metrics: () => metrics.render(), ready });
+  } catch (error) {
+    if (config.operator.listen !== undefined || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
+    log.warn({ address }, "operator listener not started: its default address is in use (set operator.listen)");
+    return undefined;
+  }
+}
 
 function openStore(config: GatewayConfig, log: Logger): Store {
   return new SqliteStore({
@@ -146,6 +173,23 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     throw error;
   }
 
+  const metrics = new GatewayMetrics({
+    *targets() {
+      for (const alias of runtime.router().list()) {
+        for (const t of alias.targets) yield { alias: alias.name, provider: t.adapter.name, model: t.config.model, circuit: t.state.circuit };
+      }
+    },
+    budgets: () => governance.teamBudgetsLeft(),
+  });
+  const tracing = createTracing(config.telemetry.traces, VERSION, options.spanExporter);
+  const emfOut = options.emfDestination ?? process.stdout;
+  const telemetry = createTelemetryStep({
+    metrics,
+    log,
+    tracer: tracing?.tracer,
+    emf: config.telemetry.cloudwatch_emf ? (line) => void emfOut.write(line) : undefined,
+  });
+
   const health = new HealthStatus();
   const serviceNames = [
     InferenceService.typeName,
@@ -163,7 +207,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     router: () => runtime.router(),
     // The ledger comes first so a call a later step refuses (a limit, a budget) still gets its row;
     // only InferenceService passes the chain: health and reflection stay reachable without a key.
-    policy: [ledger, ...governance.policy, ...(options.policy ?? [])],
+    // Telemetry first: it times and traces the whole call and sees every refusal.
+    policy: [telemetry, ledger, ...governance.policy, ...(options.policy ?? [])],
     logError: (error) => log.error({ err: error }, "unexpected error in a call"),
     logUpstreamFailure: (error) =>
       log.warn(
@@ -216,19 +261,31 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ? { cert: await readFile(config.tls.cert_file), key: await readFile(config.tls.key_file) }
     : undefined;
   const listeners: Listener[] = [];
+  let ready = false;
+  let operator: OperatorListener | undefined;
   try {
     listeners.push(await listen(handler, { ...parseListen(config.listen), tls, http2Door: grpcDoor }));
     if (config.web_listen !== undefined) listeners.push(await listen(handler, { ...parseListen(config.web_listen), tls }));
+    operator = await startOperator(config, log, metrics, () => ready);
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close(0)));
     grpcDoor.destroy();
     await transport.close();
+    await tracing?.shutdown();
     await closeStore();
     throw error;
   }
   const [listener, webListener] = listeners;
+  ready = true;
   log.info(
-    { address: listener.address, web_address: webListener?.address, tls: tls !== undefined, aliases: Object.keys(config.models) },
+    {
+      address: listener.address,
+      web_address: webListener?.address,
+      operator_address: operator?.address,
+      tls: tls !== undefined,
+      traces: config.telemetry.traces.exporter,
+      aliases: Object.keys(config.models),
+    },
     "switchboard listening",
   );
 
@@ -237,6 +294,8 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     address: listener.address,
     port: listener.port,
     webAddress: webListener?.address,
+    operatorAddress: operator?.address,
+    metrics,
     health,
     log,
     keys: governance.keys,
@@ -251,10 +310,15 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     },
     close(graceMs = config.shutdown_grace_ms) {
       closing ??= (async () => {
+        // Not ready from the first moment of the drain; the operator listener stays up through it.
+        ready = false;
         health.shutdown();
+        log.info({ grace_ms: graceMs }, "switchboard draining");
         await Promise.all(listeners.map((l) => l.close(graceMs)));
         await runtime.close();
         await transport.close();
+        await tracing?.shutdown().catch((error: unknown) => log.warn({ err: error }, "traces not all exported at shutdown"));
+        await operator?.close();
         await closeStore();
       })();
       return closing;

@@ -244,6 +244,31 @@ export const configSchema = z.strictObject({
     .default({ capture_prompts: false, redact: [] }),
   teams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "team names use letters, digits, _ . -"), teamSchema).default({}),
   keys: z.array(keySchema).default([]),
+  /** The operators' HTTP listener: /metrics (Prometheus), /healthz, /readyz. */
+  operator: z
+    .strictObject({
+      /** Default 127.0.0.1:9464; if that default is taken, the gateway logs it and runs without. */
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:.]+\]|[^:\s]+):\d{1,5}$/, "expected host:port, e.g. 127.0.0.1:9464")
+        .optional(),
+      /** When set, /metrics needs `authorization: Bearer <bearer>` (health and readiness never do). */
+      bearer: z.string().min(16, "at least 16 characters").optional(),
+    })
+    .default({}),
+  telemetry: z
+    .strictObject({
+      traces: z
+        .strictObject({
+          exporter: z.enum(["otlp", "console", "none"]).default("none"),
+          /** OTLP/HTTP traces URL (default http://127.0.0.1:4318/v1/traces). */
+          endpoint: z.url({ protocol: /^https?$/, error: "expected an http(s) URL, e.g. http://127.0.0.1:4318/v1/traces" }).optional(),
+        })
+        .default({ exporter: "none" }),
+      /** CloudWatch Embedded Metric Format: one JSON line per call on stdout. */
+      cloudwatch_emf: z.boolean().default(false),
+    })
+    .default({ traces: { exporter: "none" }, cloudwatch_emf: false }),
 });
 
 export type ProviderConfig = z.infer<typeof providerSchema>;

@@ -4,6 +4,8 @@
 // whose code reaches the caller the same way on every protocol.
 
 import { Code, ConnectError } from "@connectrpc/connect";
+import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import type { AttemptObserver } from "../routing/observer.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect";
 export type Method = "complete" | "stream_complete" | "embed" | "list_models";
@@ -35,6 +37,10 @@ export type InboundCall = {
    * and record the call; none reserves anything.
    */
   refused?: boolean;
+  /** The call's gateway request id (the ledger step sets it, and `x-request-id`). */
+  requestId?: string;
+  /** The call's trace id (32 hex digits), once the telemetry step knows it. */
+  traceId?: string;
 };
 
 /** One upstream attempt, as the router logged it. */
@@ -78,6 +84,10 @@ export type CallOutcome = {
   firstOutputAt?: number;
   /** Who called, as the chain established it (also for a call a later step refused). */
   caller?: Admission["caller"];
+  /** How the served answer ended (stop, length, tool_calls, content_filter, error). */
+  finishReason?: string;
+  /** A step refused the call: the `google.rpc.ErrorInfo` reason it gave (RPM_LIMIT, BUDGET_EXHAUSTED…). */
+  refusal?: string;
 };
 
 /** What a caller may reach, applied by the router like a rule's restrictions. */
@@ -107,6 +117,8 @@ export type Admission = {
   access?: RouteAccess;
   /** Sent upstream as max_output_tokens when the request sets none (a budget must bound the output). */
   maxOutputTokens?: number;
+  /** Watches the call's upstream attempts (telemetry). */
+  observer?: AttemptObserver;
   /**
    * Called once when the call ends, with its outcome. The call's answer (or its last chunk, or its
    * error status) waits for a returned promise: that is how a ledger row commits before the caller
@@ -159,7 +171,8 @@ async function finishAsync(chain: PolicyChain, from: number, pending: Promise<Ad
  */
 async function refused(admissions: Admission[], call: InboundCall, error: unknown): Promise<never> {
   const admitted = merge(admissions);
-  await admitted.settle?.({ code: error instanceof ConnectError ? error.code : Code.Internal, caller: admitted.caller ?? call.caller, reachedUpstream: false });
+  const code = error instanceof ConnectError ? error.code : Code.Internal;
+  await admitted.settle?.({ code, caller: admitted.caller ?? call.caller, reachedUpstream: false, refusal: refusalReason(error) });
   throw error;
 }
 
@@ -175,13 +188,20 @@ export async function refuseInvalid(chain: PolicyChain, call: InboundCall, reque
   throw invalid;
 }
 
+function refusalReason(error: unknown): string | undefined {
+  if (!(error instanceof ConnectError)) return undefined;
+  return error.findDetails(ErrorInfoSchema)[0]?.reason || undefined;
+}
+
 function merge(admissions: Admission[]): Admission {
   const settles = admissions.flatMap((a) => (a.settle ? [a.settle] : []));
   let caller: Admission["caller"];
   let metadata: Record<string, string> | undefined;
   let access: RouteAccess | undefined;
   let maxOutputTokens: number | undefined;
+  let observer: AttemptObserver | undefined;
   for (const a of admissions) {
+    observer = a.observer ?? observer;
     caller = a.caller ?? caller;
     access = a.access ?? access;
     maxOutputTokens = a.maxOutputTokens ?? maxOutputTokens;
@@ -192,6 +212,7 @@ function merge(admissions: Admission[]): Admission {
     metadata,
     access,
     maxOutputTokens,
+    observer,
     settle: settles.length === 0 ? undefined : settleAll(settles),
   };
 }

@@ -12,7 +12,7 @@ import { Admissions } from "./limits/admission.js";
 import { BudgetAlerts, InMemoryAlertLog, type AlertPost } from "./limits/budget-alerts.js";
 import { InProcessBudgetStore, type BudgetSpend, type SeedSpend } from "./limits/budget-store.js";
 import { InProcessLimitStore } from "./limits/limit-store.js";
-import { limitScope, type Budget, type LimitScope } from "./limits/scopes.js";
+import { limitScope, type Budget, type BudgetWindow, type LimitScope } from "./limits/scopes.js";
 import { admitLimits, type RoutingLookup } from "./limits-step.js";
 
 /** A key's budget also names the key's id and team (who may read it). */
@@ -32,14 +32,17 @@ export type GovernanceOptions = {
 
 const OPEN: Admission = Object.freeze({});
 
-type Generation = { mode: "keys" | "none"; aliasScopes: Map<string, LimitScope> };
+type Generation = { mode: "keys" | "none"; aliasScopes: Map<string, LimitScope>; teamBudgets: Budget[] };
+
+export type BudgetLeft = { team: string; window: BudgetWindow; remainingNanoUsd: bigint };
 
 function generation(config: GatewayConfig): Generation {
   const aliasScopes = new Map<string, LimitScope>();
   for (const [name, alias] of Object.entries(config.models)) {
     if (alias.rpm !== undefined || alias.tpm !== undefined) aliasScopes.set(name, limitScope("alias", name, alias));
   }
-  return { mode: authMode(config), aliasScopes };
+  const teamBudgets = Object.entries(config.teams).flatMap(([name, team]) => limitScope("team", name, team).budget ?? []);
+  return { mode: authMode(config), aliasScopes, teamBudgets };
 }
 
 export class Governance {
@@ -108,6 +111,16 @@ export class Governance {
       if (budget) budgets.push({ ...budget, keyId: identity.id, team: identity.team } satisfies KeyBudget);
     }
     return Promise.all(budgets.map(async (budget) => ({ budget, spend: await this.#budgets.spend(budget, now) })));
+  }
+
+  /** What each team budget has left in its current window (reservations of calls in flight count as spent). */
+  teamBudgetsLeft(): BudgetLeft[] {
+    const now = (this.#options.clock ?? Date.now)();
+    return this.#generation.teamBudgets.map((budget) => {
+      const spend = this.#budgets.spend(budget, now);
+      const left = budget.limitNanoUsd - spend.committedNanoUsd - spend.reservedNanoUsd;
+      return { team: budget.name, window: budget.window, remainingNanoUsd: left > 0n ? left : 0n };
+    });
   }
 
   #warnIfOpen(): void {

@@ -79,6 +79,7 @@ export function createLedgerStep(options: LedgerStepOptions): PolicyStep {
     const time = Date.now();
     const requestId = randomUUID();
     call.setResponseHeader?.(REQUEST_ID_HEADER, requestId);
+    call.requestId = requestId;
     const { alias, metadata, messages } = request as LedgeredRequest;
     return {
       settle(outcome: CallOutcome): Promise<void> | undefined {
@@ -113,7 +114,7 @@ export function createLedgerStep(options: LedgerStepOptions): PolicyStep {
             latencyMs: end - time,
             ttftMs: outcome.firstOutputAt === undefined ? undefined : outcome.firstOutputAt - time,
             status: statusName(outcome.code),
-            traceId: "",
+            traceId: call.traceId ?? "",
             metadata,
           },
           audit: {

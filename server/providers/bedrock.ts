@@ -117,7 +117,7 @@ function clientConfig(name: string, options: BedrockOptions, transport: Transpor
     // shared HTTP/1.1 keep-alive handler, which can (Bedrock serves both).
     requestHandler: transport.proxyFor(endpoint)
       ? transport.awsHttp1Handler(endpoint)
-      : new NodeHttp2Handler({ disableConcurrentStreams: false, maxConcurrentStreams: SESSION_STREAMS }),
+      : transport.awsHttp2Handler({ disableConcurrentStreams: false, maxConcurrentStreams: SESSION_STREAMS }),
   };
 }
 

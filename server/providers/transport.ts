@@ -8,10 +8,11 @@
 // undici's ProxyAgent cannot serve node:https, which the AWS SDK's handler uses).
 import { Readable } from "node:stream";
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from "undici";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { NodeHttp2Handler, NodeHttpHandler, type NodeHttp2HandlerOptions } from "@smithy/node-http-handler";
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
+import { setTraceHeaders, withTraceHeaders } from "../telemetry/trace-context.js";
 import { ProxyRoutes, proxySettings } from "./proxy-env.js";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -38,6 +39,8 @@ export type Transport = {
    * destroy it.
    */
   awsHttp1Handler(endpoint: string): NodeHttpHandler;
+  /** An HTTP/2 request handler for an AWS SDK client (Bedrock without a proxy); the caller owns it. */
+  awsHttp2Handler(options: NodeHttp2HandlerOptions): NodeHttp2Handler;
   /** The egress proxy the environment sets for `url` (NO_PROXY applied), if any. */
   proxyFor(url: string): string | undefined;
   close(): Promise<void>;
@@ -77,6 +80,25 @@ function responseHeaders(raw: Record<string, string | string[] | undefined>): He
   return headers;
 }
 
+type AwsRequest = Parameters<NodeHttpHandler["handle"]>[0];
+type AwsHandleOptions = Parameters<NodeHttpHandler["handle"]>[1];
+
+// Signing happened before the handler runs; SigV4 signs only the headers it listed, so a trace
+// header added here leaves the signature valid.
+class TracedHttp1Handler extends NodeHttpHandler {
+  override handle(request: AwsRequest, options?: AwsHandleOptions) {
+    setTraceHeaders(request.headers);
+    return super.handle(request, options);
+  }
+}
+
+class TracedHttp2Handler extends NodeHttp2Handler {
+  override handle(request: AwsRequest, options?: AwsHandleOptions) {
+    setTraceHeaders(request.headers);
+    return super.handle(request, options);
+  }
+}
+
 /** A fetch over undici.request: no Request/Headers objects on the way out, a plain stream back. */
 export function createUndiciFetch(dispatcher: Dispatcher): FetchLike {
   return async (input, init) => {
@@ -96,7 +118,7 @@ export function createUndiciFetch(dispatcher: Dispatcher): FetchLike {
     }
     const response = await request(url, {
       method: method as Dispatcher.HttpMethod,
-      headers,
+      headers: withTraceHeaders(headers),
       body,
       signal: signal ?? undefined,
       dispatcher,
@@ -140,14 +162,15 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const proxyFor = (url: string) => routes?.proxyFor(url);
   return {
     fetch: createUndiciFetch(dispatcher),
-    request: (url, { method, headers, body, signal }) => request(url, { method, headers, body, signal, dispatcher }),
+    request: (url, { method, headers, body, signal }) => request(url, { method, headers: withTraceHeaders(headers), body, signal, dispatcher }),
     proxyFor,
     awsHttp1Handler(endpoint) {
       const proxy = proxyFor(endpoint);
-      if (!proxy) return new NodeHttpHandler({ httpAgent, httpsAgent });
+      if (!proxy) return new TracedHttp1Handler({ httpAgent, httpsAgent });
       const agent = tunnelFor(proxy);
-      return new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent });
+      return new TracedHttp1Handler({ httpAgent: agent, httpsAgent: agent });
     },
+    awsHttp2Handler: (options) => new TracedHttp2Handler(options),
     async close() {
       httpAgent.destroy();
       httpsAgent.destroy();

@@ -45,10 +45,11 @@ export async function runPlan<T>(ctx: AttemptContext<T>, plan: PlannedTarget[], 
   const hedgeAfter = ctx.policy.hedge_after_ms;
   let hedged = false;
   const running = new Set<Running<T>>();
-  const launch = () => {
+  const launch = (hedge = false) => {
     const target = queue.shift();
     if (!target) return;
     const lane = new Lane();
+    lane.hedged = hedge;
     running.add({ target, lane, done: tryTarget(ctx, target, lane) });
   };
   const cancelOthers = async () => {
@@ -69,7 +70,7 @@ export async function runPlan<T>(ctx: AttemptContext<T>, plan: PlannedTarget[], 
       clearTimeout(hedgeTimer);
       if (settled === "hedge") {
         hedged = true;
-        launch();
+        launch(true);
         continue;
       }
       running.delete(settled);

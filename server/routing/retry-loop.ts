@@ -11,6 +11,7 @@ import type { ProviderAdapter, UpstreamTarget } from "../providers/provider.js";
 import { SKIPPED_CIRCUIT_OPEN, type AttemptRecord } from "./billing.js";
 import type { Admission, Verdict } from "./circuit-breaker.js";
 import type { AttemptControl, CallScope } from "./deadline.js";
+import type { AttemptObserver } from "./observer.js";
 import type { TargetState } from "./target-state.js";
 
 export type PlannedTarget = {
@@ -51,6 +52,12 @@ export type AttemptContext<T> = {
   abandoned(target: PlannedTarget): { usage: TokenUsage; costNanoUsd: bigint; priced: boolean };
   /** The last upstream failure seen, for the call's error. */
   last?: UpstreamError;
+  /** Watches every upstream attempt (telemetry), with the names it reports them under. */
+  observer?: AttemptObserver;
+  alias: string;
+  strategy: string;
+  /** Upstream requests started so far. */
+  started: number;
 };
 
 /** Why a hedged attempt was cancelled: another target answered first. */
@@ -75,6 +82,8 @@ export function attemptTimeout(target: PlannedTarget, ms: number, what: string):
 /** A target's run of attempts, which a hedge can cancel at any point (mid-attempt or mid-backoff). */
 export class Lane {
   cancelled = false;
+  /** Launched by hedge_after_ms beside a silent lane. */
+  hedged = false;
   current: AttemptControl | undefined;
   private wake: (() => void) | undefined;
 
@@ -129,8 +138,9 @@ async function attemptOnce<T>(ctx: AttemptContext<T>, target: PlannedTarget, lan
   control.arm(timeoutMs, () => attemptTimeout(target, timeoutMs ?? 0, "timeout before its answer"));
   const started = performance.now();
   stats.inFlight++;
+  ctx.started++;
   try {
-    const value = await ctx.attempt(target, control);
+    const value = await (ctx.observer ? observed(ctx, target, lane, entry, control) : ctx.attempt(target, control));
     control.disarm();
     const winner: Winner<T> = { value, target, record: entry, control, admission, started, latencyMs: performance.now() - started };
     finish(entry, "OK", started);
@@ -170,6 +180,20 @@ async function attemptOnce<T>(ctx: AttemptContext<T>, target: PlannedTarget, lan
   } finally {
     lane.current = undefined;
   }
+}
+
+function observed<T>(ctx: AttemptContext<T>, target: PlannedTarget, lane: Lane, record: AttemptRecord, control: AttemptControl): Promise<T> {
+  const start = {
+    record,
+    alias: ctx.alias,
+    strategy: ctx.strategy,
+    provider: target.adapter.name,
+    providerType: target.adapter.type,
+    model: target.config.model,
+    number: ctx.started,
+    hedged: lane.hedged,
+  };
+  return ctx.observer!.attempt(start, () => ctx.attempt(target, control));
 }
 
 function backoff(policy: AliasConfig, random: () => number, retry: number, retryAfterMs: number | undefined): number {

@@ -22,6 +22,7 @@ import { abandonedUsage, billAttempt, partialUsage, type AttemptRecord, type Bil
 import type { Verdict } from "./circuit-breaker.js";
 import { openCallScope, type CallScope } from "./deadline.js";
 import { RoutingError, runPlan } from "./hedging.js";
+import type { AttemptObserver } from "./observer.js";
 import { attemptTimeout, settleWinner, verdictFor, type Attempt, type AttemptContext, type PlannedTarget, type Winner } from "./retry-loop.js";
 import { RuleSet, regionMatches, type RequestFacts } from "./rules.js";
 import { orderTargets } from "./strategies.js";
@@ -72,6 +73,8 @@ export type CallOptions = {
   team?: string;
   /** The caller's key restrictions: allowed aliases (checked after rules), providers, regions. */
   access?: RouteAccess;
+  /** Watches each upstream attempt (telemetry: spans, trace context on the upstream request). */
+  observer?: AttemptObserver;
 };
 
 export type RouterOptions = { states?: TargetStates; rules?: RuleConfig[]; random?: () => number };
@@ -159,9 +162,9 @@ export class Router {
   }
 
   /** Rules, then the caller's restrictions, then the strategy: the targets this call may use, in order. */
-  private plan(facts: RequestFacts, access: RouteAccess | undefined): { alias: ResolvedAlias; plan: ResolvedTarget[] } {
+  private plan(facts: RequestFacts, access: RouteAccess | undefined): { alias: ResolvedAlias; plan: ResolvedTarget[]; strategy: AliasConfig["strategy"] } {
     let alias = this.resolve(facts.alias, access);
-    if (this.rules.empty && !access) return { alias, plan: this.order(alias, alias.config.strategy, alias.targets, facts) };
+    if (this.rules.empty && !access) return { alias, plan: this.order(alias, alias.config.strategy, alias.targets, facts), strategy: alias.config.strategy };
     const outcome = this.rules.empty ? { alias: alias.name, filters: [], strategy: undefined } : this.rules.evaluate(facts);
     alias = this.resolve(outcome.alias, access);
     if (access && !access.allowAlias(alias.name)) throw access.denied(alias.name);
@@ -175,7 +178,8 @@ export class Router {
       const why = [...access!.providers.map((p) => `providers ${p.join(", ")}`), ...access!.regions.map((r) => `regions ${r.join(", ")}`)].join("; ");
       throw new ConnectError(`no target of alias "${alias.name}" is allowed for ${access!.describe} (${why})`, Code.FailedPrecondition);
     }
-    return { alias, plan: this.order(alias, outcome.strategy ?? alias.config.strategy, allowed, facts) };
+    const strategy = outcome.strategy ?? alias.config.strategy;
+    return { alias, plan: this.order(alias, strategy, allowed, facts), strategy };
   }
 
   private order(alias: ResolvedAlias, strategy: AliasConfig["strategy"], candidates: ResolvedTarget[], facts: RequestFacts): ResolvedTarget[] {
@@ -222,7 +226,7 @@ export class Router {
     attempt: Attempt<T>,
     stream?: { answerTimeoutMs(target: PlannedTarget): number | undefined; discard(value: T): void },
   ): Promise<Run<T>> {
-    const { alias, plan } = this.plan(this.facts(request, options), options.access);
+    const { alias, plan, strategy } = this.plan(this.facts(request, options), options.access);
     const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
     const ctx: AttemptContext<T> = {
       policy: alias.config,
@@ -230,6 +234,10 @@ export class Router {
       attempt,
       random: this.random,
       log: [],
+      observer: options.observer,
+      alias: alias.name,
+      strategy,
+      started: 0,
       answerTimeoutMs: stream?.answerTimeoutMs ?? ((target) => target.adapter.timeoutMs),
       deferVerdict: stream !== undefined,
       abandoned: (target) => {

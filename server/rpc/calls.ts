@@ -58,7 +58,14 @@ export type InferenceCalls = {
 };
 
 function routerOptions(call: InboundCall, admission: Admission): CallOptions {
-  return { signal: call.signal, deadline: call.deadline, caller: admission.caller?.name, team: admission.caller?.team, access: admission.access };
+  return {
+    signal: call.signal,
+    deadline: call.deadline,
+    caller: admission.caller?.name,
+    team: admission.caller?.team,
+    access: admission.access,
+    observer: admission.observer,
+  };
 }
 
 /** The admission's defaults under the request: its metadata (the request's own values win) and max_output_tokens. */
@@ -77,9 +84,10 @@ function reachedUpstream(error: unknown): boolean {
 }
 
 /** A served (or partly served) call's outcome: its bill and route. */
-function billedOutcome(code: number, billed: Billed, caller: Admission["caller"]): CallOutcome {
+function billedOutcome(code: number, billed: Billed, caller: Admission["caller"], finishReason?: string): CallOutcome {
   return {
     code,
+    finishReason,
     caller,
     reachedUpstream: true,
     usage: { ...billed.usage, costNanoUsd: billed.costNanoUsd },
@@ -92,7 +100,7 @@ function billedOutcome(code: number, billed: Billed, caller: Admission["caller"]
 
 /** A failed call's outcome: what the router logged of it, when it got that far. */
 function failedOutcome(error: unknown, status: ConnectError, caller: Admission["caller"]): CallOutcome {
-  if (error instanceof StreamBrokenError || error instanceof StreamInterruptedError) return billedOutcome(status.code, error.partial, caller);
+  if (error instanceof StreamBrokenError || error instanceof StreamInterruptedError) return billedOutcome(status.code, error.partial, caller, "error");
   if (error instanceof RoutingError) {
     const last = error.attempts.at(-1);
     return { code: status.code, caller, reachedUpstream: true, attempts: error.attempts, provider: last?.provider, targetModel: last?.targetModel };
@@ -126,7 +134,7 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
         await admission.settle?.(failedOutcome(error, status, admission.caller));
         throw status;
       }
-      await admission.settle?.(billedOutcome(0, result, admission.caller));
+      await admission.settle?.(billedOutcome(0, result, admission.caller, result.finishReason));
       return completionToProto(result);
     },
 
@@ -145,7 +153,7 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
         const admitted = admit(deps.policy, call, value);
         admission = admitted instanceof Promise ? await admitted : admitted;
         for await (const event of deps.router().stream(withDefaults(value, admission), routerOptions(call, admission))) {
-          if (event.type === "done") await settle(billedOutcome(0, event, admission.caller));
+          if (event.type === "done") await settle(billedOutcome(0, event, admission.caller, event.finishReason));
           else firstOutputAt ??= Date.now();
           yield streamEventToProto(event);
         }

@@ -24,7 +24,8 @@ export async function startTestGateway(t: ExecutionContext, document: Record<str
   const dataDir = await mkdtemp(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "sb-test-store-"));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const store = { sqlite: { path: join(dataDir, "switchboard.db") } };
-  const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", store, ...document }, "test config");
+  // The operator listener on a port of its own too: parallel tests must not race for 9464.
+  const config = validateConfig({ listen: "127.0.0.1:0", log_level: "info", store, operator: { listen: "127.0.0.1:0" }, ...document }, "test config");
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
