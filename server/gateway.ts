@@ -21,9 +21,10 @@ import { createLedgerStep } from "./policy/ledger-step.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
-import { createAdminCalls } from "./rpc/admin-calls.js";
+import { authenticate as authenticateAdmin, createAdminCalls } from "./rpc/admin-calls.js";
 import { adminGrpcHandlers, createAdminService } from "./rpc/admin-service.js";
-import { createInferenceCalls } from "./rpc/calls.js";
+import { createInferenceCalls, listModelsResponse } from "./rpc/calls.js";
+import { createDashboardHandler, type DashboardHandler } from "./dashboard/handler.js";
 import { createConnectDoor } from "./rpc/connect-door.js";
 import { createGrpcDoor } from "./rpc/grpc-door.js";
 import { createInferenceService } from "./rpc/inference.js";
@@ -45,6 +46,8 @@ export type Gateway = {
   alerts: BudgetAlerts;
   /** The ledger, keys and audit log. */
   store: Store;
+  /** The operator dashboard: mount it at /dashboard on the operator listener (it answers false for other paths). */
+  dashboard: DashboardHandler;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
   reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
@@ -170,6 +173,11 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     adminKey: () => runtime.config().auth.admin_key,
     onKeysChanged: () => governance.keys.refresh(),
   });
+  const dashboard = createDashboardHandler({
+    admin,
+    authenticate: (ctx) => authenticateAdmin(ctx, runtime.config().auth.admin_key),
+    listModels: () => listModelsResponse(runtime.router()),
+  });
   const handler = createConnectDoor({
     readMaxBytes: config.max_message_bytes,
     routes(r) {
@@ -219,6 +227,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     keys: governance.keys,
     alerts: governance.alerts,
     store,
+    dashboard,
     reload(next) {
       runtime.reload(next);
       governance.reload(next);

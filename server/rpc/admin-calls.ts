@@ -70,7 +70,7 @@ export type AdminCalls = {
 const digest = (text: string) => createHash("sha256").update(text, "utf8").digest();
 
 /** Timing-safe: both sides are hashed to equal length first, so neither length nor prefix leaks. */
-function authenticate(ctx: AdminContext, adminKey: string | undefined): void {
+export function authenticate(ctx: AdminContext, adminKey: string | undefined): void {
   if (adminKey === undefined) throw new ConnectError("AdminService is disabled: set auth.admin_key to use it", Code.Unauthenticated);
   const presented = /^Bearer\s+(.+)$/i.exec(ctx.header("authorization") ?? "")?.[1]?.trim();
   if (presented === undefined) throw new ConnectError("AdminService needs `authorization: Bearer <admin key>`", Code.Unauthenticated);

@@ -2,7 +2,7 @@
 // API key on every call, error statuses with their google.rpc details, and a deadline set in the
 // client enforced by the gateway (DEADLINE_EXCEEDED, the upstream request aborted) — also for the
 // Connect client.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { status as GrpcStatus, type ServiceError } from "@grpc/grpc-js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { createGrpcInferenceClient, targetOf } from "../../clients/grpc-client.js";
@@ -15,7 +15,7 @@ import { singleProviderConfig, startTestGateway } from "../helpers/gateway.js";
 
 const KEY = "sk-client-test-search-0001";
 
-async function setup(t: Parameters<Parameters<typeof test>[1]>[0]) {
+async function setup(t: ExecutionContext) {
   const fake = await useFake(t, () => startOpenAIFake());
   const provider = { type: "openai", base_url: `${fake.url}/v1`, api_key: "sk-upstream-0000000" };
   const gw = await startTestGateway(t, {
