@@ -125,3 +125,26 @@ test("grpc-client-target-names-every-address", (t) => {
   t.throws(() => targetOf({ addresses: ["a:1", "b:2"] }), { message: /dns:\/\/\// });
   t.throws(() => targetOf({}), { message: /addresses or target/ });
 });
+
+test("grpc-client-abort-signal-cancels-and-the-upstream-is-aborted", async (t) => {
+  const { fake, client } = await setup(t);
+  await warm(fake, client);
+  fake.enqueue({ kind: "hang" });
+  const controller = new AbortController();
+  const pending = rejection(client.complete({ model: "chat", messages: [userText("never mind")] }, { signal: controller.signal }));
+  while (fake.requests.length < 2) await new Promise((resolve) => setImmediate(resolve));
+  controller.abort();
+  t.is(((await pending) as ServiceError).code, GrpcStatus.CANCELLED);
+  await fake.last().ended;
+  t.true(fake.last().aborted);
+});
+
+test("grpc-client-leaving-a-stream-early-aborts-the-upstream", async (t) => {
+  const { fake, client } = await setup(t);
+  fake.enqueue({ kind: "reply", chunks: ["first", "second", "third"], chunkDelayMs: 1_000 });
+  for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("just the first")] })) {
+    if (chunk.event.case === "textDelta") break;
+  }
+  await fake.last().ended;
+  t.true(fake.last().aborted, "breaking out of the loop ends the call and the gateway aborts the upstream");
+});
