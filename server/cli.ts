@@ -2,6 +2,7 @@
 // switchboard serve [--config FILE] [--listen HOST:PORT]
 // switchboard check --config FILE
 // switchboard keys … | usage … | audit …   (admin commands against a running gateway: cli/admin-commands.ts)
+// switchboard chat | complete …             (a caller's commands against a running gateway: cli/inference-commands.ts)
 // switchboard --version | --help
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
@@ -12,13 +13,15 @@ import { startDemoUpstream, type DemoUpstream } from "./demo/upstream.js";
 import { watchConfigFile } from "./config/watch.js";
 import { startGateway } from "./gateway.js";
 import { ADMIN_COMMANDS, ADMIN_USAGE, runAdminCommand } from "./cli/admin-commands.js";
+import { INFERENCE_COMMANDS, INFERENCE_USAGE, runInferenceCommand } from "./cli/inference-commands.js";
 
 const USAGE = `usage:
   switchboard serve [--config FILE] [--listen HOST:PORT]   start the gateway (config also from SWITCHBOARD_CONFIG)
   switchboard check --config FILE                          validate a config file and exit
   switchboard --version                                    print the version
   switchboard --help                                       print this help
-${ADMIN_USAGE}`;
+${ADMIN_USAGE}
+${INFERENCE_USAGE}`;
 
 type Loaded = { config: GatewayConfig; demo?: DemoUpstream; notes: string[]; fromFile?: LoadedConfig };
 
@@ -65,6 +68,14 @@ async function main(): Promise<number> {
   const first = process.argv[2];
   if (first !== undefined && ADMIN_COMMANDS.includes(first)) {
     return runAdminCommand(process.argv.slice(2), { out: (text) => console.log(text), err: (text) => console.error(text), env: process.env });
+  }
+  if (first !== undefined && INFERENCE_COMMANDS.includes(first)) {
+    return runInferenceCommand(process.argv.slice(2), {
+      stdin: process.stdin,
+      write: (text) => process.stdout.write(text),
+      err: (text) => console.error(text),
+      env: process.env,
+    });
   }
   let commandLine: ReturnType<typeof parseCommandLine>;
   try {

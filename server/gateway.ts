@@ -22,9 +22,11 @@ import { createLedgerStep } from "./policy/ledger-step.js";
 import { createTransport, type Transport } from "./providers/transport.js";
 import { Runtime } from "./runtime.js";
 import { HealthStatus, ServingStatus, createHealthService } from "./rpc/health.js";
+import { identifyAdmin, requireAdmin, type AdminCredentials } from "./rpc/admin-auth.js";
 import { createAdminCalls } from "./rpc/admin-calls.js";
 import { adminGrpcHandlers, createAdminService } from "./rpc/admin-service.js";
-import { createInferenceCalls } from "./rpc/calls.js";
+import { createInferenceCalls, listModelsResponse } from "./rpc/calls.js";
+import { createDashboardHandler, type DashboardHandler } from "./dashboard/handler.js";
 import { createConnectDoor } from "./rpc/connect-door.js";
 import { createGrpcDoor } from "./rpc/grpc-door.js";
 import { createInferenceService } from "./rpc/inference.js";
@@ -53,6 +55,8 @@ export type Gateway = {
   alerts: BudgetAlerts;
   /** The ledger, keys and audit log. */
   store: Store;
+  /** The operator dashboard: mount it at /dashboard on the operator listener (it answers false for other paths). */
+  dashboard: DashboardHandler;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
   reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
@@ -84,10 +88,10 @@ export const DEFAULT_OPERATOR_LISTEN = "127.0.0.1:9464";
 const VERSION = "0.1.0";
 
 /** The operator listener; a taken default port is logged, not fatal (an explicit address is). */
-async function startOperator(config: GatewayConfig, log: Logger, metrics: GatewayMetrics, ready: () => boolean): Promise<OperatorListener | undefined> {
+async function startOperator(config: GatewayConfig, log: Logger, metrics: GatewayMetrics, ready: () => boolean, dashboard: DashboardHandler): Promise<OperatorListener | undefined> {
   const address = config.operator.listen ?? DEFAULT_OPERATOR_LISTEN;
   try {
-    return await startOperatorListener({ ...parseListen(address), bearer: config.operator.bearer, metrics: () => metrics.render(), ready });
+    return await startOperatorListener({ ...parseListen(address), bearer: config.operator.bearer, metrics: () => metrics.render(), ready, mounted: dashboard });
   } catch (error) {
     if (config.operator.listen !== undefined || (error as NodeJS.ErrnoException).code !== "EADDRINUSE") throw error;
     log.warn({ address }, "operator listener not started: its default address is in use (set operator.listen)");
@@ -230,13 +234,21 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       ),
   });
   const logCallError = (error: unknown) => log.error({ err: error }, "unexpected error in a call");
-  const admin = createAdminCalls({
-    store,
+  const adminCredentials: AdminCredentials = {
     adminKey: () => runtime.config().auth.admin_key,
     keys: () => (authMode(runtime.config()) === "keys" ? governance.keys : undefined),
+  };
+  const admin = createAdminCalls({
+    store,
+    ...adminCredentials,
     budgets: () => governance.budgets(),
     configKeys: () => runtime.config().keys.map(configKeyInfo),
     onKeysChanged: () => governance.keys.refresh(),
+  });
+  const dashboard = createDashboardHandler({
+    admin,
+    authenticate: (ctx) => requireAdmin(identifyAdmin(ctx.header, adminCredentials), "the dashboard"),
+    listModels: () => listModelsResponse(runtime.router()),
   });
   const handler = createConnectDoor({
     readMaxBytes: config.max_message_bytes,
@@ -266,7 +278,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   try {
     listeners.push(await listen(handler, { ...parseListen(config.listen), tls, http2Door: grpcDoor }));
     if (config.web_listen !== undefined) listeners.push(await listen(handler, { ...parseListen(config.web_listen), tls }));
-    operator = await startOperator(config, log, metrics, () => ready);
+    operator = await startOperator(config, log, metrics, () => ready, dashboard);
   } catch (error) {
     await Promise.all(listeners.map((l) => l.close(0)));
     grpcDoor.destroy();
@@ -301,6 +313,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     keys: governance.keys,
     alerts: governance.alerts,
     store,
+    dashboard,
     reload(next) {
       runtime.reload(next);
       governance.reload(next);

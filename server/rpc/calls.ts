@@ -16,7 +16,7 @@ import {
   type EmbedResponse,
   type ListModelsResponse,
 } from "../../gen/switchboard/v1/inference_pb.js";
-import { admit, refuseInvalid, type Admission, type CallOutcome, type InboundCall, type PolicyChain } from "../policy/chain.js";
+import { admit, refuseInvalid, type Admission, type CallOutcome, type InboundCall, type PolicyChain, type RouteAccess } from "../policy/chain.js";
 import {
   RoutingError,
   StreamBrokenError,
@@ -200,33 +200,36 @@ export function createInferenceCalls(deps: CallDeps): InferenceCalls {
       } catch (error) {
         throw fail(error);
       }
-      const access = admission.access;
-      return create(ListModelsResponseSchema, {
-        models: deps
-          .router()
-          .list()
-          .filter((alias) => access?.allowAlias(alias.name) ?? true)
-          .map((alias) => ({
-            name: alias.name,
-            strategy: alias.config.strategy,
-            targets: alias.targets.map((t) => ({
-              provider: t.adapter.name,
-              providerType: t.adapter.type,
-              model: t.config.model,
-              region: t.config.region ?? "",
-              internal: t.config.internal,
-              priority: t.config.priority,
-              weight: t.config.weight,
-              state: {
-                circuit: CIRCUIT[t.state.circuit],
-                inFlight: t.state.inFlight,
-                latencyMs: t.state.latencyMs ?? 0,
-                successes: BigInt(t.state.successes),
-                failures: BigInt(t.state.failures),
-              },
-            })),
-          })),
-      });
+      return listModelsResponse(deps.router(), admission.access);
     },
   };
+}
+
+/** Every alias the caller may use, with its targets and their live state (circuit, in-flight, latency). */
+export function listModelsResponse(router: Router, access?: RouteAccess): ListModelsResponse {
+  return create(ListModelsResponseSchema, {
+    models: router
+      .list()
+      .filter((alias) => access?.allowAlias(alias.name) ?? true)
+      .map((alias) => ({
+        name: alias.name,
+        strategy: alias.config.strategy,
+        targets: alias.targets.map((t) => ({
+          provider: t.adapter.name,
+          providerType: t.adapter.type,
+          model: t.config.model,
+          region: t.config.region ?? "",
+          internal: t.config.internal,
+          priority: t.config.priority,
+          weight: t.config.weight,
+          state: {
+            circuit: CIRCUIT[t.state.circuit],
+            inFlight: t.state.inFlight,
+            latencyMs: t.state.latencyMs ?? 0,
+            successes: BigInt(t.state.successes),
+            failures: BigInt(t.state.failures),
+          },
+        })),
+      })),
+  });
 }

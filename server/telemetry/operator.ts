@@ -12,6 +12,8 @@ export type OperatorOptions = {
   bearer?: string;
   metrics(): string;
   ready(): boolean;
+  /** Another handler mounted first (the dashboard); true when it took the request. */
+  mounted?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean;
 };
 
 export type OperatorListener = { address: string; port: number; close(): Promise<void> };
@@ -34,6 +36,7 @@ export function startOperatorListener(options: OperatorOptions): Promise<Operato
       res.writeHead(status, { "content-type": "text/plain; charset=utf-8", "cache-control": "no-store", ...headers });
       res.end(req.method === "HEAD" ? undefined : body);
     };
+    if (options.mounted?.(req, res)) return;
     if (req.method !== "GET" && req.method !== "HEAD") return reply(405, "method not allowed\n", { allow: "GET, HEAD" });
     switch (path) {
       case "/healthz":
@@ -44,7 +47,7 @@ export function startOperatorListener(options: OperatorOptions): Promise<Operato
         if (!authorized(req.headers.authorization, expected)) return reply(401, "unauthorized\n", { "www-authenticate": 'Bearer realm="switchboard-operator"' });
         return reply(200, options.metrics(), { "content-type": EXPOSITION });
       default:
-        return reply(404, "not found: /metrics, /healthz, /readyz\n");
+        return reply(404, `not found: /metrics, /healthz, /readyz${options.mounted ? ", /dashboard/" : ""}\n`);
     }
   });
   server.keepAliveTimeout = 5_000;

@@ -132,3 +132,11 @@ test("operator-bearer-guards-metrics: with operator.bearer, /metrics needs it an
   t.is((await scrape(address, "/healthz")).status, 200);
   t.is((await scrape(address, "/readyz")).status, 200);
 });
+
+test("metrics-count-invalid-requests: a call refused by validation is counted as INVALID_ARGUMENT", async (t) => {
+  const { client, gateway } = await trafficGateway(t);
+  await t.throwsAsync(client.complete({ model: "chat", messages: [] }));
+  const { text } = await scrape(gateway.operatorAddress!);
+  t.is(sample(text, 'switchboard_calls_total{method="complete",code="INVALID_ARGUMENT"}'), 1);
+  t.is(sample(text, 'switchboard_calls_in_flight{method="complete"}'), 0);
+});
