@@ -5,7 +5,7 @@
 
 import { Code, ConnectError } from "@connectrpc/connect";
 
-export type Protocol = "grpc" | "grpc-web" | "connect";
+export type Protocol = "grpc" | "grpc-web" | "connect" | "openai";
 export type Method = "complete" | "stream_complete" | "embed" | "list_models";
 
 /** What a step may know about a call, independent of the door it came through. */
