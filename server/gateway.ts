@@ -2,6 +2,7 @@
 // router, the one set of call functions behind both doors (grpc-js for gRPC over HTTP/2,
 // connect-node for Connect and gRPC-Web), and the listeners.
 import { readFile } from "node:fs/promises";
+import type http from "node:http";
 import type { DescFile } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { file_google_protobuf_duration, file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
@@ -12,7 +13,7 @@ import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb
 import { AdminService, file_switchboard_v1_admin } from "../gen/switchboard/v1/admin_pb.js";
 import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
 import type { GatewayConfig } from "./config/schema.js";
-import { listen, type Listener } from "./listen.js";
+import { listen, type Handler, type Listener } from "./listen.js";
 import type { PolicyChain } from "./policy/chain.js";
 import { Governance } from "./policy/governance.js";
 import type { KeyDirectory } from "./policy/keys.js";
@@ -31,6 +32,7 @@ import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } fr
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
+import { createOpenAIDoor } from "./openai/door.js";
 
 export type Gateway = {
   address: string;
@@ -170,7 +172,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     adminKey: () => runtime.config().auth.admin_key,
     onKeysChanged: () => governance.keys.refresh(),
   });
-  const handler = createConnectDoor({
+  const connectDoor = createConnectDoor({
     readMaxBytes: config.max_message_bytes,
     routes(r) {
       r.service(InferenceService, createInferenceService(calls));
@@ -180,6 +182,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       r.service(reflectionV1alpha.ServerReflection, createReflectionV1alpha(reflection));
     },
   });
+  // HTTP/1.1 (and web_listen's HTTP/2) requests under /v1/ are the OpenAI-compatible API; the rest is Connect / gRPC-Web.
+  const openaiDoor = createOpenAIDoor({ calls, maxBodyBytes: config.max_message_bytes, logError: logCallError });
+  const handler: Handler = (req, res) => {
+    if (req.url?.startsWith("/v1/")) openaiDoor(req as http.IncomingMessage, res as http.ServerResponse);
+    else connectDoor(req, res);
+  };
   const grpcDoor = createGrpcDoor({
     calls,
     health,

@@ -25,6 +25,8 @@ export type InboundCall = {
    * decoded proto message re-encoded, so every protocol that carried the same request hashes alike.
    */
   requestBytes?(): Uint8Array;
+  /** Streams: the provider (config name) and upstream model that will serve, before the first chunk. */
+  onServing?(provider: string, model: string): void;
   /**
    * Who is calling, set by the step that authenticated the call as soon as it knows — so a call a
    * later check of that same step refuses (a limit, a budget) is still recorded as theirs.

@@ -72,6 +72,8 @@ export type CallOptions = {
   team?: string;
   /** The caller's key restrictions: allowed aliases (checked after rules), providers, regions. */
   access?: RouteAccess;
+  /** Streams: told the serving target once failover is over, before its first event is yielded. */
+  onServing?(provider: string, model: string): void;
 };
 
 export type RouterOptions = { states?: TargetStates; rules?: RuleConfig[]; random?: () => number };
@@ -311,6 +313,7 @@ export class Router {
     const { winner, scope, log } = run;
     const { target, control } = winner;
     const { iterator } = winner.value;
+    options.onServing?.(target.adapter.name, target.config.model);
     const idleMs = bound(run.alias.config.idle_timeout_ms, target);
     let next = winner.value.first;
     let text = "";

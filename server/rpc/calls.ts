@@ -58,7 +58,14 @@ export type InferenceCalls = {
 };
 
 function routerOptions(call: InboundCall, admission: Admission): CallOptions {
-  return { signal: call.signal, deadline: call.deadline, caller: admission.caller?.name, team: admission.caller?.team, access: admission.access };
+  return {
+    signal: call.signal,
+    deadline: call.deadline,
+    caller: admission.caller?.name,
+    team: admission.caller?.team,
+    access: admission.access,
+    onServing: call.onServing,
+  };
 }
 
 /** The admission's defaults under the request: its metadata (the request's own values win) and max_output_tokens. */
