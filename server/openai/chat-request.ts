@@ -243,6 +243,8 @@ export function chatRequestFromOpenAI(raw: unknown): { value?: ChatRequest; prob
   const metadata = f.stringMap(body.metadata, "metadata");
   refuseUnsupported(f, body);
   if (f.problems.length > 0) return { problems: f.problems };
-  const request = create(CompleteRequestSchema, { model, messages, generation, tools: toolList, toolChoice: choice, metadata });
+  // An empty GenerationConfig is left unset, as a gRPC caller would: the audit hash is of the encoding.
+  const hasGeneration = Object.values(generation).some((v) => v !== undefined && !(Array.isArray(v) && v.length === 0));
+  const request = create(CompleteRequestSchema, { model, messages, generation: hasGeneration ? generation : undefined, tools: toolList, toolChoice: choice, metadata });
   return { value: { request, stream, includeUsage }, problems: [] };
 }
