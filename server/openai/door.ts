@@ -2,6 +2,7 @@
 // by the same calls.ts as gRPC, Connect and gRPC-Web (the same policy chain, router, ledger and
 // audit hash). This file only turns HTTP requests into InboundCalls and contract requests, and the
 // results back into OpenAI JSON, SSE and HTTP statuses.
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { InboundCall, Method } from "../policy/chain.js";
@@ -69,6 +70,14 @@ function overheadMs(startedAt: number, attemptMs: number[]): string {
   return Math.max(0, total - upstream).toFixed(3);
 }
 
+/**
+ * The completion's id: the gateway's request id, unique per call (clients such as LangGraph key
+ * messages by it) and the ledger row's key. Providers' own ids are not unique across providers.
+ */
+function completionId(headers: Record<string, string>): string {
+  return `chatcmpl-${headers["x-request-id"] ?? randomUUID()}`;
+}
+
 /** A path segment with %-escapes decoded; one that does not decode stays as sent (and is unknown). */
 function decodedSegment(segment: string): string {
   try {
@@ -86,7 +95,7 @@ export function createOpenAIDoor(options: OpenAIDoorOptions): OpenAIDoor {
     const startedAt = performance.now();
     const response = await calls.complete(call, chat.request);
     const route = response.route;
-    const id = response.id || `chatcmpl-${headers["x-request-id"] ?? "switchboard"}`;
+    const id = completionId(headers);
     const body = chatCompletionToOpenAI(response, chat.request.model, id, Math.floor(Date.now() / 1000));
     sendJson(
       res,
@@ -113,7 +122,7 @@ export function createOpenAIDoor(options: OpenAIDoorOptions): OpenAIDoor {
     try {
       for await (const chunk of calls.streamComplete(call, chat.request)) {
         if (res.destroyed) break; // ends the generator: the call settles as cancelled
-        translator ??= new ChunkTranslator(`chatcmpl-${headers["x-request-id"] ?? "switchboard"}`, chat.request.model, Math.floor(Date.now() / 1000), chat.includeUsage);
+        translator ??= new ChunkTranslator(completionId(headers), chat.request.model, Math.floor(Date.now() / 1000), chat.includeUsage);
         for (const out of translator.translate(chunk)) await writer.send(out);
       }
       if (!res.destroyed) writer.end();
