@@ -2,7 +2,7 @@
 // key's alias allow-list (403) and /v1/models filtered to it, an unknown alias (404), a key's rpm
 // limit (429 + retry-after), bad parameters (400 naming `param`), response_format on a target
 // without JSON mode, an https image for Bedrock (refused naming the field, never fetched), bodies
-// over max_message_bytes (413), and paths and methods the door does not serve.
+// over max_message_bytes (413), paths and methods the door does not serve, and web_listen serving it.
 import test, { type ExecutionContext } from "ava";
 import OpenAI from "openai";
 import { startOpenAIFake } from "../fakes/openai.js";
@@ -190,4 +190,33 @@ test("openai-door-malformed-bodies-paths-and-methods", async (t) => {
     t.is(body.error.code, code);
     t.true(body.error.message.length > 0);
   }
+});
+
+test("openai-door-served-on-web-listen-too", async (t) => {
+  const { gateway } = await startWithRow(t, openaiRow, { web_listen: "127.0.0.1:0" });
+  const web = new OpenAI({ apiKey: "sk-unused", baseURL: `http://${gateway.webAddress}/v1`, maxRetries: 0 });
+  const answer = await web.chat.completions.create({ model: "chat", messages: hi });
+  t.is(answer.choices[0]?.message.content, "echo: Hi");
+  const models = [];
+  for await (const model of web.models.list()) models.push(model.id);
+  t.deepEqual(models.sort(), ["chat", "embed"]);
+});
+
+test("openai-door-stream-broken-after-output-ends-with-an-error-event", async (t) => {
+  const { openai, fake } = await startWithRow(t, openaiRow);
+  fake.enqueue({ kind: "cut" });
+  const stream = await openai.chat.completions.create({ model: "chat", stream: true, messages: hi });
+  const seen: string[] = [];
+  const error = await t.throwsAsync(async () => {
+    for await (const chunk of stream) seen.push(chunk.choices[0]?.delta.content ?? "");
+  }, { instanceOf: OpenAI.APIError });
+  t.true(seen.join("").length > 0, "the output before the cut reached the caller");
+  t.regex(error?.message ?? "", /stream|closed|cut|ended/i);
+});
+
+test("openai-door-error-before-the-first-chunk-is-an-http-status", async (t) => {
+  const { openai, fake } = await startWithRow(t, openaiRow);
+  fake.enqueue({ kind: "error", error: "overloaded" });
+  const error = await t.throwsAsync(openai.chat.completions.create({ model: "chat", stream: true, messages: hi }), { instanceOf: OpenAI.InternalServerError });
+  t.is(error?.status, 503);
 });
