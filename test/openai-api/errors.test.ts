@@ -90,15 +90,15 @@ const BAD_PARAMS: [string, Record<string, unknown>, string][] = [
   ["a json_schema format without a schema", { response_format: { type: "json_schema" } }, "response_format.json_schema"],
 ];
 
-for (const [what, patch, param] of BAD_PARAMS) {
-  test(`openai-door-bad-parameter-names-its-param: ${what}`, async (t) => {
-    const { openai, fake } = await startWithRow(t, openaiRow);
+test("openai-door-bad-parameter-names-its-param", async (t) => {
+  const { openai, fake } = await startWithRow(t, openaiRow);
+  for (const [what, patch, param] of BAD_PARAMS) {
     const body = { model: "chat", messages: hi, ...patch } as unknown as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming;
-    const error = await t.throwsAsync(openai.chat.completions.create(body), { instanceOf: OpenAI.BadRequestError });
-    t.is(error?.param, param);
-    t.is(fake.requests.length, 0, "nothing went upstream");
-  });
-}
+    const error = await t.throwsAsync(openai.chat.completions.create(body), { instanceOf: OpenAI.BadRequestError }, what);
+    t.is(error?.param, param, what);
+  }
+  t.is(fake.requests.length, 0, "nothing went upstream");
+});
 
 const JSON_SCHEMA = {
   type: "json_schema" as const,

@@ -140,9 +140,11 @@ const SCENARIOS: Record<string, Scenario> = {
   },
 };
 
+// One at a time: 42 gateways and fakes at once would crowd out the timing-sensitive tests in the
+// other files on a small machine.
 for (const row of ROWS) {
   for (const [name, scenario] of Object.entries(SCENARIOS)) {
-    test(`${row.label ?? row.name} · ${name}`, async (t) => {
+    test.serial(`${row.label ?? row.name} · ${name}`, async (t) => {
       await scenario(t, await startWithRow(t, row), row);
     });
   }
