@@ -1,6 +1,6 @@
 // Assembles a running gateway from a validated config: SDK clients (once per provider), the
-// router, the one set of call functions behind both doors (grpc-js for gRPC over HTTP/2,
-// connect-node for Connect and gRPC-Web), and the listeners.
+// router, the one set of call functions behind every door (grpc-js for gRPC over HTTP/2,
+// connect-node for Connect and gRPC-Web, the OpenAI-compatible HTTP API under /v1/), and the listeners.
 import { readFile } from "node:fs/promises";
 import type http from "node:http";
 import type { DescFile } from "@bufbuild/protobuf";
@@ -14,6 +14,7 @@ import { AdminService, file_switchboard_v1_admin } from "../gen/switchboard/v1/a
 import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
 import type { GatewayConfig } from "./config/schema.js";
 import { listen, type Handler, type Listener } from "./listen.js";
+import { createOpenAIDoor } from "./openai/door.js";
 import type { PolicyChain } from "./policy/chain.js";
 import { Governance } from "./policy/governance.js";
 import type { KeyDirectory } from "./policy/keys.js";
@@ -32,7 +33,6 @@ import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } fr
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { Store } from "./store/store.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
-import { createOpenAIDoor } from "./openai/door.js";
 
 export type Gateway = {
   address: string;
