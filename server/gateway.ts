@@ -1,7 +1,8 @@
 // Assembles a running gateway from a validated config: SDK clients (once per provider), the
-// router, the one set of call functions behind both doors (grpc-js for gRPC over HTTP/2,
-// connect-node for Connect and gRPC-Web), and the listeners.
+// router, the one set of call functions behind every door (grpc-js for gRPC over HTTP/2,
+// connect-node for Connect and gRPC-Web, the OpenAI-compatible HTTP API under /v1/), and the listeners.
 import { readFile } from "node:fs/promises";
+import type http from "node:http";
 import type { DescFile } from "@bufbuild/protobuf";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import { Code } from "@connectrpc/connect";
@@ -13,7 +14,8 @@ import * as reflectionV1alpha from "../gen/grpc/reflection/v1alpha/reflection_pb
 import { AdminService, file_switchboard_v1_admin } from "../gen/switchboard/v1/admin_pb.js";
 import { InferenceService, file_switchboard_v1_inference } from "../gen/switchboard/v1/inference_pb.js";
 import { authMode, type GatewayConfig } from "./config/schema.js";
-import { listen, type Listener } from "./listen.js";
+import { listen, type Handler, type Listener } from "./listen.js";
+import { createOpenAIDoor } from "./openai/door.js";
 import type { PolicyChain } from "./policy/chain.js";
 import { Governance } from "./policy/governance.js";
 import type { KeyDirectory } from "./policy/keys.js";
@@ -250,7 +252,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     authenticate: (ctx) => requireAdmin(identifyAdmin(ctx.header, adminCredentials), "the dashboard"),
     listModels: () => listModelsResponse(runtime.router()),
   });
-  const handler = createConnectDoor({
+  const connectDoor = createConnectDoor({
     readMaxBytes: config.max_message_bytes,
     routes(r) {
       r.service(InferenceService, createInferenceService(calls));
@@ -260,6 +262,12 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       r.service(reflectionV1alpha.ServerReflection, createReflectionV1alpha(reflection));
     },
   });
+  // HTTP/1.1 (and web_listen's HTTP/2) requests under /v1/ are the OpenAI-compatible API; the rest is Connect / gRPC-Web.
+  const openaiDoor = createOpenAIDoor({ calls, maxBodyBytes: config.max_message_bytes, logError: logCallError });
+  const handler: Handler = (req, res) => {
+    if (req.url?.startsWith("/v1/")) openaiDoor(req as http.IncomingMessage, res as http.ServerResponse);
+    else connectDoor(req, res);
+  };
   const grpcDoor = createGrpcDoor({
     calls,
     health,

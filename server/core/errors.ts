@@ -55,7 +55,8 @@ export class UpstreamError extends Error {
     /** The provider's configured name (never its credentials). */
     readonly provider: string,
     message: string,
-    readonly options: { status?: number; retryAfterMs?: number } = {},
+    /** `field`: the request field (proto path) an invalid_request is about, for BadRequest details. */
+    readonly options: { status?: number; retryAfterMs?: number; field?: string } = {},
   ) {
     super(message);
   }
@@ -64,6 +65,9 @@ export class UpstreamError extends Error {
   }
   get status(): number | undefined {
     return this.options.status;
+  }
+  get field(): string | undefined {
+    return this.options.field;
   }
 }
 

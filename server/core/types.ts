@@ -35,12 +35,18 @@ export type ToolChoice =
   | { mode: "required" }
   | { mode: "tool"; name: string };
 
+/** JSON mode, or JSON that must match a schema. Free text is its absence. */
+export type ResponseFormat =
+  | { type: "json_object" }
+  | { type: "json_schema"; name: string; schema: Record<string, unknown>; strict: boolean; description?: string };
+
 export type GenerationOptions = {
   maxOutputTokens?: number;
   temperature?: number;
   topP?: number;
   stopSequences: string[];
   seed?: number;
+  responseFormat?: ResponseFormat;
 };
 
 export type CompletionRequest = {

@@ -7,7 +7,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import type { AttemptObserver } from "../routing/observer.js";
 
-export type Protocol = "grpc" | "grpc-web" | "connect";
+export type Protocol = "grpc" | "grpc-web" | "connect" | "openai";
 export type Method = "complete" | "stream_complete" | "embed" | "list_models";
 
 /** What a step may know about a call, independent of the door it came through. */
@@ -27,6 +27,8 @@ export type InboundCall = {
    * decoded proto message re-encoded, so every protocol that carried the same request hashes alike.
    */
   requestBytes?(): Uint8Array;
+  /** Streams: the provider (config name) and upstream model that will serve, before the first chunk. */
+  onServing?(provider: string, model: string): void;
   /**
    * Who is calling, set by the step that authenticated the call as soon as it knows — so a call a
    * later check of that same step refuses (a limit, a budget) is still recorded as theirs.

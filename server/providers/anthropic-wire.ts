@@ -13,7 +13,7 @@ import type {
 } from "@anthropic-ai/sdk/resources/messages";
 import type { CompletionRequest, FinishReason, ImagePart, StreamEvent, ToolCallPart } from "../core/types.js";
 import type { ReportedUsage, StreamDecoder, UpstreamCompletion, UpstreamDone } from "./runner.js";
-import { appendTurn, base64, parseDataUrl, toolArgumentsObject, type Turn } from "./wire-common.js";
+import { appendTurn, base64, parseDataUrl, rejectResponseFormat, toolArgumentsObject, type Turn } from "./wire-common.js";
 
 /**
  * Anthropic requires max_tokens; the neutral request leaves it optional. 4096 is within the output
@@ -90,6 +90,7 @@ function toWireToolChoice(request: CompletionRequest): WireToolChoice | undefine
  * would fail every call that sets them; Anthropic has no seed either. The adapter tests pin this.
  */
 export function buildMessagesBody(request: CompletionRequest, model: string, provider: string): WireBody {
+  rejectResponseFormat(provider, "anthropic", request);
   const g = request.generation;
   const { system, messages } = toWireMessages(request, provider);
   const body: WireBody = { model, max_tokens: g.maxOutputTokens ?? DEFAULT_MAX_TOKENS, messages };

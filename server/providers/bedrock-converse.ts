@@ -17,7 +17,7 @@ import type {
 import { UpstreamError } from "../core/errors.js";
 import type { CompletionRequest, FinishReason, ImagePart, StreamEvent, ToolCallPart, ToolResultPart } from "../core/types.js";
 import type { ReportedUsage, StreamDecoder, UpstreamCompletion, UpstreamDone } from "./runner.js";
-import { appendTurn, parseJsonOrUndefined, toolArgumentsObject, type Turn } from "./wire-common.js";
+import { appendTurn, parseJsonOrUndefined, rejectResponseFormat, toolArgumentsObject, type Turn } from "./wire-common.js";
 
 /** The part of a Converse request the gateway fills; ConverseStream takes the same fields. */
 export type ConverseBody = Pick<ConverseRequest, "messages" | "system" | "inferenceConfig" | "toolConfig">;
@@ -41,11 +41,16 @@ function sniffImageFormat(data: Uint8Array): ImageFormat | undefined {
   return undefined;
 }
 
-function imageBlock(provider: string, part: ImagePart): ContentBlock {
+/** `at`: the part's request path (messages[i].content[j]), named when the image is refused. */
+function imageBlock(provider: string, part: ImagePart, at: string): ContentBlock {
   if (part.url !== undefined) {
     if (part.url.startsWith("s3://")) {
       const format = IMAGE_FORMATS[part.mimeType.toLowerCase()];
-      if (!format) throw new UpstreamError("invalid_request", provider, `provider "${provider}": an S3 image needs its MIME type (png, jpeg, gif or webp)`);
+      if (!format) {
+        throw new UpstreamError("invalid_request", provider, `provider "${provider}": an S3 image needs its MIME type (png, jpeg, gif or webp)`, {
+          field: `${at}.image.mime_type`,
+        });
+      }
       return { image: { format, source: { s3Location: { uri: part.url } } } };
     }
     // The gateway does not fetch URLs on a caller's behalf: that would make it an open proxy.
@@ -53,12 +58,15 @@ function imageBlock(provider: string, part: ImagePart): ContentBlock {
       "invalid_request",
       provider,
       `provider "${provider}" (Bedrock Converse) takes images as bytes or s3:// locations, not URLs; send the image data instead`,
+      { field: `${at}.image.url` },
     );
   }
   const data = part.data ?? new Uint8Array();
   const format = IMAGE_FORMATS[part.mimeType.toLowerCase()] ?? (part.mimeType === "" ? sniffImageFormat(data) : undefined);
   if (!format) {
-    throw new UpstreamError("invalid_request", provider, `provider "${provider}" (Bedrock) accepts png, jpeg, gif and webp images, not "${part.mimeType}"`);
+    throw new UpstreamError("invalid_request", provider, `provider "${provider}" (Bedrock) accepts png, jpeg, gif and webp images, not "${part.mimeType}"`, {
+      field: `${at}.image.mime_type`,
+    });
   }
   return { image: { format, source: { bytes: data } } };
 }
@@ -79,16 +87,16 @@ function toolResultBlock(result: ToolResultPart): ContentBlock {
 function toBedrockMessages(provider: string, request: CompletionRequest): { system: SystemContentBlock[]; messages: Message[] } {
   const system: SystemContentBlock[] = [];
   const turns: Turn<"user" | "assistant", ContentBlock>[] = [];
-  for (const message of request.messages) {
+  for (const [i, message] of request.messages.entries()) {
     if (message.role === "system") {
       for (const part of message.content) if (part.type === "text" && part.text !== "") system.push({ text: part.text });
       continue;
     }
     const role = message.role === "assistant" ? "assistant" : "user";
     const blocks: ContentBlock[] = [];
-    for (const part of message.content) {
+    for (const [j, part] of message.content.entries()) {
       if (part.type === "text" && part.text !== "") blocks.push({ text: part.text });
-      else if (part.type === "image") blocks.push(imageBlock(provider, part));
+      else if (part.type === "image") blocks.push(imageBlock(provider, part, `messages[${i}].content[${j}]`));
       else if (part.type === "tool_call" && role === "assistant") blocks.push(toolUseBlock(provider, part));
       else if (part.type === "tool_result" && role === "user") blocks.push(toolResultBlock(part));
     }
@@ -126,6 +134,7 @@ function toolConfiguration(request: CompletionRequest, messages: Message[]): Too
 }
 
 export function buildConverseBody(provider: string, request: CompletionRequest): ConverseBody {
+  rejectResponseFormat(provider, "Bedrock Converse", request);
   const { system, messages } = toBedrockMessages(provider, request);
   const g = request.generation;
   const inference: InferenceConfiguration = {};

@@ -113,6 +113,8 @@ export function buildGeminiRequest(provider: string, request: CompletionRequest,
   if (g.topP !== undefined) config.topP = g.topP;
   if (g.stopSequences.length > 0) config.stopSequences = g.stopSequences;
   if (g.seed !== undefined) config.seed = g.seed;
+  if (g.responseFormat !== undefined) config.responseMimeType = "application/json";
+  if (g.responseFormat?.type === "json_schema") config.responseJsonSchema = g.responseFormat.schema;
   if (request.tools.length > 0) {
     config.tools = [
       {

@@ -84,6 +84,12 @@ export function buildChatBody(request: CompletionRequest, model: string, options
   if (g.topP !== undefined) body.top_p = g.topP;
   if (g.stopSequences.length > 0) body.stop = g.stopSequences;
   if (g.seed !== undefined) body.seed = g.seed;
+  const format = g.responseFormat;
+  if (format?.type === "json_object") body.response_format = { type: "json_object" };
+  if (format?.type === "json_schema") {
+    const { name, schema, strict, description } = format;
+    body.response_format = { type: "json_schema", json_schema: { name, schema, strict, ...(description ? { description } : {}) } };
+  }
   if (request.tools.length > 0) {
     body.tools = request.tools.map((t) => ({
       type: "function" as const,

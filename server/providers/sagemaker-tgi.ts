@@ -7,6 +7,7 @@ import { UpstreamError } from "../core/errors.js";
 import type { CompletionRequest, FinishReason, StreamEvent } from "../core/types.js";
 import type { ReportedUsage, UpstreamCompletion, UpstreamDone } from "./runner.js";
 import { lineData, type PayloadCodec, type PayloadStreamDecoder } from "./sagemaker-payload.js";
+import { rejectResponseFormat } from "./wire-common.js";
 
 /**
  * The chat template: each turn is a `<|role|>` line followed by its text, and the prompt ends with
@@ -101,6 +102,7 @@ export function tgiPayload(provider: string): PayloadCodec {
   return {
     body(request, stream) {
       rejectUnsupported(provider, request);
+      rejectResponseFormat(provider, "SageMaker TGI payload", request);
       return buildTgiBody(request, stream);
     },
 

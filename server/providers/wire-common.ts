@@ -1,7 +1,15 @@
 // Wire helpers every translator shares, written once: bytes as base64 and data URLs, tool-call
 // arguments as JSON objects, and same-role turn merging. Plain functions; no I/O.
 import { UpstreamError } from "../core/errors.js";
-import type { ToolCallPart } from "../core/types.js";
+import type { CompletionRequest, ToolCallPart } from "../core/types.js";
+
+/** For wires with no JSON mode: a response_format is refused, naming the field, never dropped silently. */
+export function rejectResponseFormat(provider: string, api: string, request: CompletionRequest): void {
+  if (request.generation.responseFormat === undefined) return;
+  throw new UpstreamError("invalid_request", provider, `provider "${provider}" (${api}) has no JSON mode: response_format is not supported`, {
+    field: "generation.response_format",
+  });
+}
 
 export function base64(data: Uint8Array): string {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString("base64");

@@ -75,6 +75,8 @@ export type CallOptions = {
   access?: RouteAccess;
   /** Watches each upstream attempt (telemetry: spans, trace context on the upstream request). */
   observer?: AttemptObserver;
+  /** Streams: told the serving target once failover is over, before its first event is yielded. */
+  onServing?(provider: string, model: string): void;
 };
 
 export type RouterOptions = { states?: TargetStates; rules?: RuleConfig[]; random?: () => number };
@@ -319,6 +321,7 @@ export class Router {
     const { winner, scope, log } = run;
     const { target, control } = winner;
     const { iterator } = winner.value;
+    options.onServing?.(target.adapter.name, target.config.model);
     const idleMs = bound(run.alias.config.idle_timeout_ms, target);
     let next = winner.value.first;
     let text = "";

@@ -65,6 +65,7 @@ function routerOptions(call: InboundCall, admission: Admission): CallOptions {
     team: admission.caller?.team,
     access: admission.access,
     observer: admission.observer,
+    onServing: call.onServing,
   };
 }
 

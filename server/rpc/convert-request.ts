@@ -1,6 +1,7 @@
 // Generated request messages → neutral values, validating as it goes. Every violation is
 // collected with the path of its field, so one INVALID_ARGUMENT tells the caller everything.
 import {
+  ResponseFormat_Type,
   Role as ProtoRole,
   ToolChoice_Mode,
   type CompleteRequest,
@@ -13,6 +14,7 @@ import type {
   ContentPart,
   EmbeddingRequest,
   GenerationOptions,
+  ResponseFormat,
   Role,
   ToolChoice,
   ToolDefinition,
@@ -129,13 +131,44 @@ function convertGeneration(request: CompleteRequest, problems: FieldViolation[])
     if (s === "") problems.push({ field: `generation.stop_sequences[${i}]`, description: "must not be empty" });
   });
   const seed = g.seed === undefined ? undefined : Number(g.seed);
+  const responseFormat = convertResponseFormat(request, problems);
   return {
     maxOutputTokens: g.maxOutputTokens,
     temperature: g.temperature,
     topP: g.topP,
     stopSequences: g.stopSequences,
     seed: seed !== undefined && Number.isSafeInteger(seed) ? seed : undefined,
+    ...(responseFormat ? { responseFormat } : {}),
   };
+}
+
+const SCHEMA_NAME = /^[A-Za-z0-9_-]{1,64}$/;
+
+function convertResponseFormat(request: CompleteRequest, problems: FieldViolation[]): ResponseFormat | undefined {
+  const format = request.generation?.responseFormat;
+  if (!format) return undefined;
+  switch (format.type) {
+    case ResponseFormat_Type.UNSPECIFIED:
+    case ResponseFormat_Type.TEXT:
+      return undefined;
+    case ResponseFormat_Type.JSON_OBJECT:
+      return { type: "json_object" };
+    case ResponseFormat_Type.JSON_SCHEMA:
+      if (!SCHEMA_NAME.test(format.name)) {
+        problems.push({ field: "generation.response_format.name", description: "a schema name of 1–64 letters, digits, _ or - is required" });
+      }
+      if (!format.jsonSchema) problems.push({ field: "generation.response_format.json_schema", description: "TYPE_JSON_SCHEMA needs a schema" });
+      return {
+        type: "json_schema",
+        name: format.name,
+        schema: format.jsonSchema ?? {},
+        strict: format.strict,
+        ...(format.description ? { description: format.description } : {}),
+      };
+    default:
+      problems.push({ field: "generation.response_format.type", description: `unknown type ${format.type}` });
+      return undefined;
+  }
 }
 
 function convertTools(request: CompleteRequest, problems: FieldViolation[]): { tools: ToolDefinition[]; toolChoice?: ToolChoice } {

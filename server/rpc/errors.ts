@@ -68,7 +68,11 @@ function fromUpstream(error: UpstreamError, attempts: number): ConnectError {
       }),
     });
   }
-  return new ConnectError(bounded(redact(error.message), MAX_MESSAGE_CHARS), code, undefined, details);
+  const message = bounded(redact(error.message), MAX_MESSAGE_CHARS);
+  if (error.field !== undefined) {
+    details.push({ desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: [{ field: error.field, description: message }] }) });
+  }
+  return new ConnectError(message, code, undefined, details);
 }
 
 /** The status a caller sees. Unknown errors become INTERNAL with no internals in the message. */

@@ -35,7 +35,7 @@ export type LedgerRow = {
   keyId: string;
   keyName: string;
   team: string;
-  /** grpc | connect | grpc-web */
+  /** grpc | connect | grpc-web | openai */
   protocol: string;
   method: LedgerMethod;
   alias: string;

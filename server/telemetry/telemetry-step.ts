@@ -38,7 +38,8 @@ const SPAN_NAME: Record<Method, string> = {
   list_models: `${SERVICE}/ListModels`,
 };
 const OPERATION: Record<Method, string> = { complete: "chat", stream_complete: "chat", embed: "embeddings", list_models: "list_models" };
-const RPC_SYSTEM: Record<Protocol, string> = { grpc: "grpc", "grpc-web": "grpc", connect: "connect_rpc" };
+// The OpenAI-compatible door is plain HTTP; its calls keep the RPC names and say their protocol.
+const RPC_SYSTEM: Record<Protocol, string> = { grpc: "grpc", "grpc-web": "grpc", connect: "connect_rpc", openai: "http" };
 // Server-side RPC conventions: only these codes mark a server span as failed; the rest are the caller's.
 const SERVER_ERRORS = new Set<number>([Code.Unknown, Code.DeadlineExceeded, Code.Unimplemented, Code.Internal, Code.Unavailable, Code.DataLoss]);
 

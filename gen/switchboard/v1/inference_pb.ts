@@ -11,7 +11,7 @@ import type { JsonObject, Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/inference.proto.
  */
 export const file_switchboard_v1_inference: GenFile = /*@__PURE__*/
-  fileDesc("Ch5zd2l0Y2hib2FyZC92MS9pbmZlcmVuY2UucHJvdG8SDnN3aXRjaGJvYXJkLnYxIskCCg9Db21wbGV0ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEjQKCmdlbmVyYXRpb24YAyABKAsyIC5zd2l0Y2hib2FyZC52MS5HZW5lcmF0aW9uQ29uZmlnEiMKBXRvb2xzGAQgAygLMhQuc3dpdGNoYm9hcmQudjEuVG9vbBIvCgt0b29sX2Nob2ljZRgFIAEoCzIaLnN3aXRjaGJvYXJkLnYxLlRvb2xDaG9pY2USPwoIbWV0YWRhdGEYBiADKAsyLS5zd2l0Y2hib2FyZC52MS5Db21wbGV0ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiWwoHTWVzc2FnZRIiCgRyb2xlGAEgASgOMhQuc3dpdGNoYm9hcmQudjEuUm9sZRIsCgdjb250ZW50GAIgAygLMhsuc3dpdGNoYm9hcmQudjEuQ29udGVudFBhcnQirwEKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABImCgVpbWFnZRgCIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkltYWdlSAASLQoJdG9vbF9jYWxsGAMgASgLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGxIABIxCgt0b29sX3Jlc3VsdBgEIAEoCzIaLnN3aXRjaGJvYXJkLnYxLlRvb2xSZXN1bHRIAEIGCgRwYXJ0IkMKBUltYWdlEhEKCW1pbWVfdHlwZRgBIAEoCRIOCgRkYXRhGAIgASgMSAASDQoDdXJsGAMgASgJSABCCAoGc291cmNlIlQKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFgoOYXJndW1lbnRzX2pzb24YAyABKAkSFgoOcHJvdmlkZXJfc3RhdGUYBCABKAkiUwoKVG9vbFJlc3VsdBIUCgx0b29sX2NhbGxfaWQYASABKAkSDwoHY29udGVudBgCIAEoCRIQCghpc19lcnJvchgDIAEoCBIMCgRuYW1lGAQgASgJIlYKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCKsAQoKVG9vbENob2ljZRItCgRtb2RlGAEgASgOMh8uc3dpdGNoYm9hcmQudjEuVG9vbENob2ljZS5Nb2RlEhEKCXRvb2xfbmFtZRgCIAEoCSJcCgRNb2RlEhQKEE1PREVfVU5TUEVDSUZJRUQQABINCglNT0RFX0FVVE8QARINCglNT0RFX05PTkUQAhIRCg1NT0RFX1JFUVVJUkVEEAMSDQoJTU9ERV9UT09MEAQixAEKEEdlbmVyYXRpb25Db25maWcSHgoRbWF4X291dHB1dF90b2tlbnMYASABKAVIAIgBARIYCgt0ZW1wZXJhdHVyZRgCIAEoAkgBiAEBEhIKBXRvcF9wGAMgASgCSAKIAQESFgoOc3RvcF9zZXF1ZW5jZXMYBCADKAkSEQoEc2VlZBgFIAEoA0gDiAEBQhQKEl9tYXhfb3V0cHV0X3Rva2Vuc0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQgcKBV9zZWVkIscBCgVVc2FnZRIUCgxpbnB1dF90b2tlbnMYASABKAMSFQoNb3V0cHV0X3Rva2VucxgCIAEoAxIbChNjYWNoZWRfaW5wdXRfdG9rZW5zGAMgASgDEhUKDWNvc3RfbmFub191c2QYBCABKAMSGAoQcmVhc29uaW5nX3Rva2VucxgFIAEoAxIRCgllc3RpbWF0ZWQYBiABKAgSIAoYY2FjaGVfd3JpdGVfaW5wdXRfdG9rZW5zGAcgASgDEg4KBnByaWNlZBgIIAEoCCJ9CgdBdHRlbXB0EhAKCHByb3ZpZGVyGAEgASgJEhQKDHRhcmdldF9tb2RlbBgCIAEoCRIPCgdvdXRjb21lGAMgASgJEhMKC2R1cmF0aW9uX21zGAQgASgNEiQKBXVzYWdlGAUgASgLMhUuc3dpdGNoYm9hcmQudjEuVXNhZ2UirAEKBVJvdXRlEhAKCHByb3ZpZGVyGAEgASgJEhQKDHRhcmdldF9tb2RlbBgCIAEoCRIQCghhdHRlbXB0cxgDIAEoBRIVCg1tb2RlbF92ZXJzaW9uGAQgASgJEg0KBWFsaWFzGAUgASgJEhUKDXByb3ZpZGVyX3R5cGUYBiABKAkSLAoLYXR0ZW1wdF9sb2cYByADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0IskBChBDb21wbGV0ZVJlc3BvbnNlEgoKAmlkGAEgASgJEigKB21lc3NhZ2UYAiABKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEjMKDWZpbmlzaF9yZWFzb24YAyABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYBCABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIkCgVyb3V0ZRgFIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlJvdXRlIhkKCVRleHREZWx0YRIMCgR0ZXh0GAEgASgJImkKDVRvb2xDYWxsRGVsdGESDQoFaW5kZXgYASABKAUSCgoCaWQYAiABKAkSDAoEbmFtZRgDIAEoCRIXCg9hcmd1bWVudHNfZGVsdGEYBCABKAkSFgoOcHJvdmlkZXJfc3RhdGUYBSABKAkikwEKBERvbmUSMwoNZmluaXNoX3JlYXNvbhgBIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkZpbmlzaFJlYXNvbhIkCgV1c2FnZRgCIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlVzYWdlEiQKBXJvdXRlGAMgASgLMhUuc3dpdGNoYm9hcmQudjEuUm91dGUSCgoCaWQYBCABKAkiqQEKDUNvbXBsZXRlQ2h1bmsSLwoKdGV4dF9kZWx0YRgBIAEoCzIZLnN3aXRjaGJvYXJkLnYxLlRleHREZWx0YUgAEjgKD3Rvb2xfY2FsbF9kZWx0YRgCIAEoCzIdLnN3aXRjaGJvYXJkLnYxLlRvb2xDYWxsRGVsdGFIABIkCgRkb25lGAMgASgLMhQuc3dpdGNoYm9hcmQudjEuRG9uZUgAQgcKBWV2ZW50IsQBCgxFbWJlZFJlcXVlc3QSDQoFbW9kZWwYASABKAkSDgoGaW5wdXRzGAIgAygJEhcKCmRpbWVuc2lvbnMYAyABKAVIAIgBARI8CghtZXRhZGF0YRgEIAMoCzIqLnN3aXRjaGJvYXJkLnYxLkVtYmVkUmVxdWVzdC5NZXRhZGF0YUVudHJ5Gi8KDU1ldGFkYXRhRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUINCgtfZGltZW5zaW9ucyIbCglFbWJlZGRpbmcSDgoGdmFsdWVzGAEgAygCIooBCg1FbWJlZFJlc3BvbnNlEi0KCmVtYmVkZGluZ3MYASADKAsyGS5zd2l0Y2hib2FyZC52MS5FbWJlZGRpbmcSJAoFdXNhZ2UYAiABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIkCgVyb3V0ZRgDIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlJvdXRlIhMKEUxpc3RNb2RlbHNSZXF1ZXN0IrQBCgpUYXJnZXRJbmZvEhAKCHByb3ZpZGVyGAEgASgJEhUKDXByb3ZpZGVyX3R5cGUYAiABKAkSDQoFbW9kZWwYAyABKAkSDgoGcmVnaW9uGAQgASgJEhAKCGludGVybmFsGAUgASgIEhAKCHByaW9yaXR5GAYgASgFEg4KBndlaWdodBgHIAEoBRIqCgVzdGF0ZRgIIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlRhcmdldFN0YXRlIvABCgtUYXJnZXRTdGF0ZRI0CgdjaXJjdWl0GAEgASgOMiMuc3dpdGNoYm9hcmQudjEuVGFyZ2V0U3RhdGUuQ2lyY3VpdBIRCglpbl9mbGlnaHQYAiABKAUSEgoKbGF0ZW5jeV9tcxgDIAEoARIRCglzdWNjZXNzZXMYBCABKAMSEAoIZmFpbHVyZXMYBSABKAMiXwoHQ2lyY3VpdBIXChNDSVJDVUlUX1VOU1BFQ0lGSUVEEAASEgoOQ0lSQ1VJVF9DTE9TRUQQARIQCgxDSVJDVUlUX09QRU4QAhIVChFDSVJDVUlUX0hBTEZfT1BFThADIlkKCk1vZGVsQWxpYXMSDAoEbmFtZRgBIAEoCRIQCghzdHJhdGVneRgCIAEoCRIrCgd0YXJnZXRzGAMgAygLMhouc3dpdGNoYm9hcmQudjEuVGFyZ2V0SW5mbyJAChJMaXN0TW9kZWxzUmVzcG9uc2USKgoGbW9kZWxzGAEgAygLMhouc3dpdGNoYm9hcmQudjEuTW9kZWxBbGlhcypfCgRSb2xlEhQKEFJPTEVfVU5TUEVDSUZJRUQQABIPCgtST0xFX1NZU1RFTRABEg0KCVJPTEVfVVNFUhACEhIKDlJPTEVfQVNTSVNUQU5UEAMSDQoJUk9MRV9UT09MEAQquAEKDEZpbmlzaFJlYXNvbhIdChlGSU5JU0hfUkVBU09OX1VOU1BFQ0lGSUVEEAASFgoSRklOSVNIX1JFQVNPTl9TVE9QEAESGAoURklOSVNIX1JFQVNPTl9MRU5HVEgQAhIcChhGSU5JU0hfUkVBU09OX1RPT0xfQ0FMTFMQAxIgChxGSU5JU0hfUkVBU09OX0NPTlRFTlRfRklMVEVSEAQSFwoTRklOSVNIX1JFQVNPTl9FUlJPUhAFMtACChBJbmZlcmVuY2VTZXJ2aWNlEk0KCENvbXBsZXRlEh8uc3dpdGNoYm9hcmQudjEuQ29tcGxldGVSZXF1ZXN0GiAuc3dpdGNoYm9hcmQudjEuQ29tcGxldGVSZXNwb25zZRJSCg5TdHJlYW1Db21wbGV0ZRIfLnN3aXRjaGJvYXJkLnYxLkNvbXBsZXRlUmVxdWVzdBodLnN3aXRjaGJvYXJkLnYxLkNvbXBsZXRlQ2h1bmswARJECgVFbWJlZBIcLnN3aXRjaGJvYXJkLnYxLkVtYmVkUmVxdWVzdBodLnN3aXRjaGJvYXJkLnYxLkVtYmVkUmVzcG9uc2USUwoKTGlzdE1vZGVscxIhLnN3aXRjaGJvYXJkLnYxLkxpc3RNb2RlbHNSZXF1ZXN0GiIuc3dpdGNoYm9hcmQudjEuTGlzdE1vZGVsc1Jlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_struct]);
+  fileDesc("Ch5zd2l0Y2hib2FyZC92MS9pbmZlcmVuY2UucHJvdG8SDnN3aXRjaGJvYXJkLnYxIskCCg9Db21wbGV0ZVJlcXVlc3QSDQoFbW9kZWwYASABKAkSKQoIbWVzc2FnZXMYAiADKAsyFy5zd2l0Y2hib2FyZC52MS5NZXNzYWdlEjQKCmdlbmVyYXRpb24YAyABKAsyIC5zd2l0Y2hib2FyZC52MS5HZW5lcmF0aW9uQ29uZmlnEiMKBXRvb2xzGAQgAygLMhQuc3dpdGNoYm9hcmQudjEuVG9vbBIvCgt0b29sX2Nob2ljZRgFIAEoCzIaLnN3aXRjaGJvYXJkLnYxLlRvb2xDaG9pY2USPwoIbWV0YWRhdGEYBiADKAsyLS5zd2l0Y2hib2FyZC52MS5Db21wbGV0ZVJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiWwoHTWVzc2FnZRIiCgRyb2xlGAEgASgOMhQuc3dpdGNoYm9hcmQudjEuUm9sZRIsCgdjb250ZW50GAIgAygLMhsuc3dpdGNoYm9hcmQudjEuQ29udGVudFBhcnQirwEKC0NvbnRlbnRQYXJ0Eg4KBHRleHQYASABKAlIABImCgVpbWFnZRgCIAEoCzIVLnN3aXRjaGJvYXJkLnYxLkltYWdlSAASLQoJdG9vbF9jYWxsGAMgASgLMhguc3dpdGNoYm9hcmQudjEuVG9vbENhbGxIABIxCgt0b29sX3Jlc3VsdBgEIAEoCzIaLnN3aXRjaGJvYXJkLnYxLlRvb2xSZXN1bHRIAEIGCgRwYXJ0IkMKBUltYWdlEhEKCW1pbWVfdHlwZRgBIAEoCRIOCgRkYXRhGAIgASgMSAASDQoDdXJsGAMgASgJSABCCAoGc291cmNlIlQKCFRvb2xDYWxsEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSFgoOYXJndW1lbnRzX2pzb24YAyABKAkSFgoOcHJvdmlkZXJfc3RhdGUYBCABKAkiUwoKVG9vbFJlc3VsdBIUCgx0b29sX2NhbGxfaWQYASABKAkSDwoHY29udGVudBgCIAEoCRIQCghpc19lcnJvchgDIAEoCBIMCgRuYW1lGAQgASgJIlYKBFRvb2wSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIrCgpwYXJhbWV0ZXJzGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdCKsAQoKVG9vbENob2ljZRItCgRtb2RlGAEgASgOMh8uc3dpdGNoYm9hcmQudjEuVG9vbENob2ljZS5Nb2RlEhEKCXRvb2xfbmFtZRgCIAEoCSJcCgRNb2RlEhQKEE1PREVfVU5TUEVDSUZJRUQQABINCglNT0RFX0FVVE8QARINCglNT0RFX05PTkUQAhIRCg1NT0RFX1JFUVVJUkVEEAMSDQoJTU9ERV9UT09MEAQi/QEKEEdlbmVyYXRpb25Db25maWcSHgoRbWF4X291dHB1dF90b2tlbnMYASABKAVIAIgBARIYCgt0ZW1wZXJhdHVyZRgCIAEoAkgBiAEBEhIKBXRvcF9wGAMgASgCSAKIAQESFgoOc3RvcF9zZXF1ZW5jZXMYBCADKAkSEQoEc2VlZBgFIAEoA0gDiAEBEjcKD3Jlc3BvbnNlX2Zvcm1hdBgGIAEoCzIeLnN3aXRjaGJvYXJkLnYxLlJlc3BvbnNlRm9ybWF0QhQKEl9tYXhfb3V0cHV0X3Rva2Vuc0IOCgxfdGVtcGVyYXR1cmVCCAoGX3RvcF9wQgcKBV9zZWVkIv0BCg5SZXNwb25zZUZvcm1hdBIxCgR0eXBlGAEgASgOMiMuc3dpdGNoYm9hcmQudjEuUmVzcG9uc2VGb3JtYXQuVHlwZRIMCgRuYW1lGAIgASgJEiwKC2pzb25fc2NoZW1hGAMgASgLMhcuZ29vZ2xlLnByb3RvYnVmLlN0cnVjdBIOCgZzdHJpY3QYBCABKAgSEwoLZGVzY3JpcHRpb24YBSABKAkiVwoEVHlwZRIUChBUWVBFX1VOU1BFQ0lGSUVEEAASDQoJVFlQRV9URVhUEAESFAoQVFlQRV9KU09OX09CSkVDVBACEhQKEFRZUEVfSlNPTl9TQ0hFTUEQAyLHAQoFVXNhZ2USFAoMaW5wdXRfdG9rZW5zGAEgASgDEhUKDW91dHB1dF90b2tlbnMYAiABKAMSGwoTY2FjaGVkX2lucHV0X3Rva2VucxgDIAEoAxIVCg1jb3N0X25hbm9fdXNkGAQgASgDEhgKEHJlYXNvbmluZ190b2tlbnMYBSABKAMSEQoJZXN0aW1hdGVkGAYgASgIEiAKGGNhY2hlX3dyaXRlX2lucHV0X3Rva2VucxgHIAEoAxIOCgZwcmljZWQYCCABKAgifQoHQXR0ZW1wdBIQCghwcm92aWRlchgBIAEoCRIUCgx0YXJnZXRfbW9kZWwYAiABKAkSDwoHb3V0Y29tZRgDIAEoCRITCgtkdXJhdGlvbl9tcxgEIAEoDRIkCgV1c2FnZRgFIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlVzYWdlIqwBCgVSb3V0ZRIQCghwcm92aWRlchgBIAEoCRIUCgx0YXJnZXRfbW9kZWwYAiABKAkSEAoIYXR0ZW1wdHMYAyABKAUSFQoNbW9kZWxfdmVyc2lvbhgEIAEoCRINCgVhbGlhcxgFIAEoCRIVCg1wcm92aWRlcl90eXBlGAYgASgJEiwKC2F0dGVtcHRfbG9nGAcgAygLMhcuc3dpdGNoYm9hcmQudjEuQXR0ZW1wdCLJAQoQQ29tcGxldGVSZXNwb25zZRIKCgJpZBgBIAEoCRIoCgdtZXNzYWdlGAIgASgLMhcuc3dpdGNoYm9hcmQudjEuTWVzc2FnZRIzCg1maW5pc2hfcmVhc29uGAMgASgOMhwuc3dpdGNoYm9hcmQudjEuRmluaXNoUmVhc29uEiQKBXVzYWdlGAQgASgLMhUuc3dpdGNoYm9hcmQudjEuVXNhZ2USJAoFcm91dGUYBSABKAsyFS5zd2l0Y2hib2FyZC52MS5Sb3V0ZSIZCglUZXh0RGVsdGESDAoEdGV4dBgBIAEoCSJpCg1Ub29sQ2FsbERlbHRhEg0KBWluZGV4GAEgASgFEgoKAmlkGAIgASgJEgwKBG5hbWUYAyABKAkSFwoPYXJndW1lbnRzX2RlbHRhGAQgASgJEhYKDnByb3ZpZGVyX3N0YXRlGAUgASgJIpMBCgREb25lEjMKDWZpbmlzaF9yZWFzb24YASABKA4yHC5zd2l0Y2hib2FyZC52MS5GaW5pc2hSZWFzb24SJAoFdXNhZ2UYAiABKAsyFS5zd2l0Y2hib2FyZC52MS5Vc2FnZRIkCgVyb3V0ZRgDIAEoCzIVLnN3aXRjaGJvYXJkLnYxLlJvdXRlEgoKAmlkGAQgASgJIqkBCg1Db21wbGV0ZUNodW5rEi8KCnRleHRfZGVsdGEYASABKAsyGS5zd2l0Y2hib2FyZC52MS5UZXh0RGVsdGFIABI4Cg90b29sX2NhbGxfZGVsdGEYAiABKAsyHS5zd2l0Y2hib2FyZC52MS5Ub29sQ2FsbERlbHRhSAASJAoEZG9uZRgDIAEoCzIULnN3aXRjaGJvYXJkLnYxLkRvbmVIAEIHCgVldmVudCLEAQoMRW1iZWRSZXF1ZXN0Eg0KBW1vZGVsGAEgASgJEg4KBmlucHV0cxgCIAMoCRIXCgpkaW1lbnNpb25zGAMgASgFSACIAQESPAoIbWV0YWRhdGEYBCADKAsyKi5zd2l0Y2hib2FyZC52MS5FbWJlZFJlcXVlc3QuTWV0YWRhdGFFbnRyeRovCg1NZXRhZGF0YUVudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCDQoLX2RpbWVuc2lvbnMiGwoJRW1iZWRkaW5nEg4KBnZhbHVlcxgBIAMoAiKKAQoNRW1iZWRSZXNwb25zZRItCgplbWJlZGRpbmdzGAEgAygLMhkuc3dpdGNoYm9hcmQudjEuRW1iZWRkaW5nEiQKBXVzYWdlGAIgASgLMhUuc3dpdGNoYm9hcmQudjEuVXNhZ2USJAoFcm91dGUYAyABKAsyFS5zd2l0Y2hib2FyZC52MS5Sb3V0ZSITChFMaXN0TW9kZWxzUmVxdWVzdCK0AQoKVGFyZ2V0SW5mbxIQCghwcm92aWRlchgBIAEoCRIVCg1wcm92aWRlcl90eXBlGAIgASgJEg0KBW1vZGVsGAMgASgJEg4KBnJlZ2lvbhgEIAEoCRIQCghpbnRlcm5hbBgFIAEoCBIQCghwcmlvcml0eRgGIAEoBRIOCgZ3ZWlnaHQYByABKAUSKgoFc3RhdGUYCCABKAsyGy5zd2l0Y2hib2FyZC52MS5UYXJnZXRTdGF0ZSLwAQoLVGFyZ2V0U3RhdGUSNAoHY2lyY3VpdBgBIAEoDjIjLnN3aXRjaGJvYXJkLnYxLlRhcmdldFN0YXRlLkNpcmN1aXQSEQoJaW5fZmxpZ2h0GAIgASgFEhIKCmxhdGVuY3lfbXMYAyABKAESEQoJc3VjY2Vzc2VzGAQgASgDEhAKCGZhaWx1cmVzGAUgASgDIl8KB0NpcmN1aXQSFwoTQ0lSQ1VJVF9VTlNQRUNJRklFRBAAEhIKDkNJUkNVSVRfQ0xPU0VEEAESEAoMQ0lSQ1VJVF9PUEVOEAISFQoRQ0lSQ1VJVF9IQUxGX09QRU4QAyJZCgpNb2RlbEFsaWFzEgwKBG5hbWUYASABKAkSEAoIc3RyYXRlZ3kYAiABKAkSKwoHdGFyZ2V0cxgDIAMoCzIaLnN3aXRjaGJvYXJkLnYxLlRhcmdldEluZm8iQAoSTGlzdE1vZGVsc1Jlc3BvbnNlEioKBm1vZGVscxgBIAMoCzIaLnN3aXRjaGJvYXJkLnYxLk1vZGVsQWxpYXMqXwoEUm9sZRIUChBST0xFX1VOU1BFQ0lGSUVEEAASDwoLUk9MRV9TWVNURU0QARINCglST0xFX1VTRVIQAhISCg5ST0xFX0FTU0lTVEFOVBADEg0KCVJPTEVfVE9PTBAEKrgBCgxGaW5pc2hSZWFzb24SHQoZRklOSVNIX1JFQVNPTl9VTlNQRUNJRklFRBAAEhYKEkZJTklTSF9SRUFTT05fU1RPUBABEhgKFEZJTklTSF9SRUFTT05fTEVOR1RIEAISHAoYRklOSVNIX1JFQVNPTl9UT09MX0NBTExTEAMSIAocRklOSVNIX1JFQVNPTl9DT05URU5UX0ZJTFRFUhAEEhcKE0ZJTklTSF9SRUFTT05fRVJST1IQBTLQAgoQSW5mZXJlbmNlU2VydmljZRJNCghDb21wbGV0ZRIfLnN3aXRjaGJvYXJkLnYxLkNvbXBsZXRlUmVxdWVzdBogLnN3aXRjaGJvYXJkLnYxLkNvbXBsZXRlUmVzcG9uc2USUgoOU3RyZWFtQ29tcGxldGUSHy5zd2l0Y2hib2FyZC52MS5Db21wbGV0ZVJlcXVlc3QaHS5zd2l0Y2hib2FyZC52MS5Db21wbGV0ZUNodW5rMAESRAoFRW1iZWQSHC5zd2l0Y2hib2FyZC52MS5FbWJlZFJlcXVlc3QaHS5zd2l0Y2hib2FyZC52MS5FbWJlZFJlc3BvbnNlElMKCkxpc3RNb2RlbHMSIS5zd2l0Y2hib2FyZC52MS5MaXN0TW9kZWxzUmVxdWVzdBoiLnN3aXRjaGJvYXJkLnYxLkxpc3RNb2RlbHNSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_struct]);
 
 /**
  * @generated from message switchboard.v1.CompleteRequest
@@ -347,6 +347,14 @@ export type GenerationConfig = Message$1<"switchboard.v1.GenerationConfig"> & {
    * @generated from field: optional int64 seed = 5;
    */
   seed?: bigint | undefined;
+
+  /**
+   * The answer's format: JSON mode or a JSON schema. Unset means free text. Targets whose API has
+   * no such mode reject it with INVALID_ARGUMENT naming generation.response_format.
+   *
+   * @generated from field: switchboard.v1.ResponseFormat response_format = 6;
+   */
+  responseFormat?: ResponseFormat | undefined;
 };
 
 /**
@@ -355,6 +363,84 @@ export type GenerationConfig = Message$1<"switchboard.v1.GenerationConfig"> & {
  */
 export const GenerationConfigSchema: GenMessage<GenerationConfig> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_inference, 8);
+
+/**
+ * @generated from message switchboard.v1.ResponseFormat
+ */
+export type ResponseFormat = Message$1<"switchboard.v1.ResponseFormat"> & {
+  /**
+   * @generated from field: switchboard.v1.ResponseFormat.Type type = 1;
+   */
+  type: ResponseFormat_Type;
+
+  /**
+   * TYPE_JSON_SCHEMA: the schema's name (letters, digits, _ and -).
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * TYPE_JSON_SCHEMA: the JSON Schema the answer must match.
+   *
+   * @generated from field: google.protobuf.Struct json_schema = 3;
+   */
+  jsonSchema?: JsonObject | undefined;
+
+  /**
+   * TYPE_JSON_SCHEMA: whether the provider must follow the schema exactly (where it can).
+   *
+   * @generated from field: bool strict = 4;
+   */
+  strict: boolean;
+
+  /**
+   * @generated from field: string description = 5;
+   */
+  description: string;
+};
+
+/**
+ * Describes the message switchboard.v1.ResponseFormat.
+ * Use `create(ResponseFormatSchema)` to create a new message.
+ */
+export const ResponseFormatSchema: GenMessage<ResponseFormat> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_inference, 9);
+
+/**
+ * @generated from enum switchboard.v1.ResponseFormat.Type
+ */
+export enum ResponseFormat_Type {
+  /**
+   * @generated from enum value: TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TYPE_TEXT = 1;
+   */
+  TEXT = 1,
+
+  /**
+   * Any JSON object.
+   *
+   * @generated from enum value: TYPE_JSON_OBJECT = 2;
+   */
+  JSON_OBJECT = 2,
+
+  /**
+   * JSON that matches json_schema.
+   *
+   * @generated from enum value: TYPE_JSON_SCHEMA = 3;
+   */
+  JSON_SCHEMA = 3,
+}
+
+/**
+ * Describes the enum switchboard.v1.ResponseFormat.Type.
+ */
+export const ResponseFormat_TypeSchema: GenEnum<ResponseFormat_Type> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_inference, 9, 0);
 
 /**
  * Token counts. Input is split into disjoint pricing buckets: uncached input
@@ -427,7 +513,7 @@ export type Usage = Message$1<"switchboard.v1.Usage"> & {
  * Use `create(UsageSchema)` to create a new message.
  */
 export const UsageSchema: GenMessage<Usage> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 9);
+  messageDesc(file_switchboard_v1_inference, 10);
 
 /**
  * @generated from message switchboard.v1.Attempt
@@ -470,7 +556,7 @@ export type Attempt = Message$1<"switchboard.v1.Attempt"> & {
  * Use `create(AttemptSchema)` to create a new message.
  */
 export const AttemptSchema: GenMessage<Attempt> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 10);
+  messageDesc(file_switchboard_v1_inference, 11);
 
 /**
  * @generated from message switchboard.v1.Route
@@ -527,7 +613,7 @@ export type Route = Message$1<"switchboard.v1.Route"> & {
  * Use `create(RouteSchema)` to create a new message.
  */
 export const RouteSchema: GenMessage<Route> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 11);
+  messageDesc(file_switchboard_v1_inference, 12);
 
 /**
  * @generated from message switchboard.v1.CompleteResponse
@@ -564,7 +650,7 @@ export type CompleteResponse = Message$1<"switchboard.v1.CompleteResponse"> & {
  * Use `create(CompleteResponseSchema)` to create a new message.
  */
 export const CompleteResponseSchema: GenMessage<CompleteResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 12);
+  messageDesc(file_switchboard_v1_inference, 13);
 
 /**
  * @generated from message switchboard.v1.TextDelta
@@ -581,7 +667,7 @@ export type TextDelta = Message$1<"switchboard.v1.TextDelta"> & {
  * Use `create(TextDeltaSchema)` to create a new message.
  */
 export const TextDeltaSchema: GenMessage<TextDelta> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 13);
+  messageDesc(file_switchboard_v1_inference, 14);
 
 /**
  * A fragment of a tool call. The first fragment of a call carries id and name; later fragments
@@ -623,7 +709,7 @@ export type ToolCallDelta = Message$1<"switchboard.v1.ToolCallDelta"> & {
  * Use `create(ToolCallDeltaSchema)` to create a new message.
  */
 export const ToolCallDeltaSchema: GenMessage<ToolCallDelta> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 14);
+  messageDesc(file_switchboard_v1_inference, 15);
 
 /**
  * @generated from message switchboard.v1.Done
@@ -655,7 +741,7 @@ export type Done = Message$1<"switchboard.v1.Done"> & {
  * Use `create(DoneSchema)` to create a new message.
  */
 export const DoneSchema: GenMessage<Done> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 15);
+  messageDesc(file_switchboard_v1_inference, 16);
 
 /**
  * @generated from message switchboard.v1.CompleteChunk
@@ -690,7 +776,7 @@ export type CompleteChunk = Message$1<"switchboard.v1.CompleteChunk"> & {
  * Use `create(CompleteChunkSchema)` to create a new message.
  */
 export const CompleteChunkSchema: GenMessage<CompleteChunk> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 16);
+  messageDesc(file_switchboard_v1_inference, 17);
 
 /**
  * @generated from message switchboard.v1.EmbedRequest
@@ -722,7 +808,7 @@ export type EmbedRequest = Message$1<"switchboard.v1.EmbedRequest"> & {
  * Use `create(EmbedRequestSchema)` to create a new message.
  */
 export const EmbedRequestSchema: GenMessage<EmbedRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 17);
+  messageDesc(file_switchboard_v1_inference, 18);
 
 /**
  * @generated from message switchboard.v1.Embedding
@@ -739,7 +825,7 @@ export type Embedding = Message$1<"switchboard.v1.Embedding"> & {
  * Use `create(EmbeddingSchema)` to create a new message.
  */
 export const EmbeddingSchema: GenMessage<Embedding> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 18);
+  messageDesc(file_switchboard_v1_inference, 19);
 
 /**
  * @generated from message switchboard.v1.EmbedResponse
@@ -766,7 +852,7 @@ export type EmbedResponse = Message$1<"switchboard.v1.EmbedResponse"> & {
  * Use `create(EmbedResponseSchema)` to create a new message.
  */
 export const EmbedResponseSchema: GenMessage<EmbedResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 19);
+  messageDesc(file_switchboard_v1_inference, 20);
 
 /**
  * @generated from message switchboard.v1.ListModelsRequest
@@ -779,7 +865,7 @@ export type ListModelsRequest = Message$1<"switchboard.v1.ListModelsRequest"> & 
  * Use `create(ListModelsRequestSchema)` to create a new message.
  */
 export const ListModelsRequestSchema: GenMessage<ListModelsRequest> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 20);
+  messageDesc(file_switchboard_v1_inference, 21);
 
 /**
  * @generated from message switchboard.v1.TargetInfo
@@ -833,7 +919,7 @@ export type TargetInfo = Message$1<"switchboard.v1.TargetInfo"> & {
  * Use `create(TargetInfoSchema)` to create a new message.
  */
 export const TargetInfoSchema: GenMessage<TargetInfo> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 21);
+  messageDesc(file_switchboard_v1_inference, 22);
 
 /**
  * @generated from message switchboard.v1.TargetState
@@ -872,7 +958,7 @@ export type TargetState = Message$1<"switchboard.v1.TargetState"> & {
  * Use `create(TargetStateSchema)` to create a new message.
  */
 export const TargetStateSchema: GenMessage<TargetState> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 22);
+  messageDesc(file_switchboard_v1_inference, 23);
 
 /**
  * @generated from enum switchboard.v1.TargetState.Circuit
@@ -903,7 +989,7 @@ export enum TargetState_Circuit {
  * Describes the enum switchboard.v1.TargetState.Circuit.
  */
 export const TargetState_CircuitSchema: GenEnum<TargetState_Circuit> = /*@__PURE__*/
-  enumDesc(file_switchboard_v1_inference, 22, 0);
+  enumDesc(file_switchboard_v1_inference, 23, 0);
 
 /**
  * @generated from message switchboard.v1.ModelAlias
@@ -930,7 +1016,7 @@ export type ModelAlias = Message$1<"switchboard.v1.ModelAlias"> & {
  * Use `create(ModelAliasSchema)` to create a new message.
  */
 export const ModelAliasSchema: GenMessage<ModelAlias> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 23);
+  messageDesc(file_switchboard_v1_inference, 24);
 
 /**
  * @generated from message switchboard.v1.ListModelsResponse
@@ -947,7 +1033,7 @@ export type ListModelsResponse = Message$1<"switchboard.v1.ListModelsResponse"> 
  * Use `create(ListModelsResponseSchema)` to create a new message.
  */
 export const ListModelsResponseSchema: GenMessage<ListModelsResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_inference, 24);
+  messageDesc(file_switchboard_v1_inference, 25);
 
 /**
  * @generated from enum switchboard.v1.Role

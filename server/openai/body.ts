@@ -1,0 +1,34 @@
+// Reading a JSON request body within max_message_bytes: a declared or streamed length over the
+// limit is a 413 as soon as it is known (the rest is not buffered), anything but JSON a 415 or 400.
+import type { IncomingMessage } from "node:http";
+import { plainError, type HttpError } from "./errors.js";
+
+export type BodyResult = { ok: true; value: unknown } | { ok: false; error: HttpError };
+
+function tooLarge(limit: number): BodyResult {
+  return { ok: false, error: plainError(413, "invalid_request_error", `the request body is larger than the gateway's limit of ${limit} bytes`, "request_too_large") };
+}
+
+export async function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  const type = req.headers["content-type"] ?? "";
+  if (!/^application\/json\b/i.test(type)) {
+    return { ok: false, error: plainError(415, "invalid_request_error", 'the request body must be JSON ("content-type: application/json")', "unsupported_media_type") };
+  }
+  const encoding = req.headers["content-encoding"];
+  if (encoding !== undefined && encoding !== "identity") {
+    return { ok: false, error: plainError(415, "invalid_request_error", `content-encoding ${JSON.stringify(encoding).slice(0, 40)} is not supported`, "unsupported_media_type") };
+  }
+  if (Number(req.headers["content-length"] ?? 0) > limit) return tooLarge(limit);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) return tooLarge(limit);
+    chunks.push(chunk);
+  }
+  try {
+    return { ok: true, value: JSON.parse(Buffer.concat(chunks, size).toString("utf8")) };
+  } catch {
+    return { ok: false, error: plainError(400, "invalid_request_error", "the request body is not valid JSON", "invalid_json") };
+  }
+}
