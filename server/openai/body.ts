@@ -21,10 +21,15 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
   if (Number(req.headers["content-length"] ?? 0) > limit) return tooLarge(limit);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) return tooLarge(limit);
-    chunks.push(chunk);
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) return tooLarge(limit);
+      chunks.push(chunk);
+    }
+  } catch {
+    // The caller went away mid-body: nobody is left to answer, and it is not the gateway's fault.
+    return { ok: false, error: plainError(400, "invalid_request_error", "the request body ended early", "incomplete_body") };
   }
   try {
     return { ok: true, value: JSON.parse(Buffer.concat(chunks, size).toString("utf8")) };
