@@ -6,7 +6,8 @@
 // port): N origins, so a client's per-origin connection pool does not cap concurrent streams. Behaviour by the requested model:
 //   fail-503*  → 503 with an OpenAI error body (a failing first target)
 //   anything else → "pong" (unary) or `max_completion_tokens ?? max_tokens ?? 16` tokens (stream)
-// GET /count → {"ok":N,"failed":N,"open":N}: calls answered, 503s sent, streams open now.
+// GET /count → {"ok":N,"failed":N,"open":N,"traceExports":N}: calls answered, 503s sent, streams open
+// now, OTLP/HTTP trace exports received. POST /v1/traces stands in for an OpenTelemetry collector.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { parseArgs } from "node:util";
 
@@ -21,7 +22,7 @@ const { values } = parseArgs({
 const latencyMs = Number(values["latency-ms"]);
 const tokenIntervalMs = Number(values["token-interval-ms"]);
 
-const counts = { ok: 0, failed: 0, open: 0 };
+const counts = { ok: 0, failed: 0, open: 0, traceExports: 0 };
 
 type ChatBody = { model?: string; stream?: boolean; max_tokens?: number; max_completion_tokens?: number };
 
@@ -87,6 +88,14 @@ async function answer(res: ServerResponse, raw: string): Promise<void> {
 function handle(req: IncomingMessage, res: ServerResponse): void {
   if (req.method === "GET" && req.url === "/count") {
     res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(counts));
+    return;
+  }
+  if (req.method === "POST" && req.url === "/v1/traces") {
+    req.resume();
+    req.on("end", () => {
+      counts.traceExports++;
+      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
     return;
   }
   if (req.method !== "POST" || !req.url?.endsWith("/chat/completions")) {

@@ -38,7 +38,8 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway gRPC", "max throughput, gateway gRPC (4 conns × 16 streams)"],
     ["throughput gateway Connect JSON", "max throughput, gateway Connect JSON (HTTP/1.1, 32 conns)"],
     ["throughput gateway gRPC fallback", "max throughput, gateway gRPC, fallback (503 then OK)"],
-    ["throughput gateway gRPC policy on", "max throughput, gateway gRPC, policy on (key, limits, budgets, ledger, audit)"],
+    ["throughput gateway gRPC policy on", "max throughput, gateway gRPC, policy on (key, limits, budgets, ledger, audit, metrics, OTLP traces)"],
+    ["throughput gateway OpenAI API policy on", "max throughput, gateway OpenAI-compatible API (HTTP/1.1, 32 conns), policy on"],
     ["throughput Portkey", "max throughput, Portkey 1.15.2 (HTTP/1.1, 32 conns)"],
   ];
   for (const [name, figure] of names) {
@@ -51,6 +52,7 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway Connect JSON", "gateway Connect JSON / Portkey"],
     ["throughput gateway gRPC fallback", "gateway gRPC fallback / Portkey"],
     ["throughput gateway gRPC policy on", "gateway gRPC policy on / Portkey"],
+    ["throughput gateway OpenAI API policy on", "gateway OpenAI API policy on / Portkey (same wire)"],
   ] as const) {
     const ratios = rounds.map((r) => {
       const a = r.measured.get(name);
@@ -69,6 +71,7 @@ function cpuRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway Connect JSON", "CPU per 1,000 calls, gateway Connect JSON"],
     ["throughput gateway gRPC fallback", "CPU per 1,000 calls, gateway gRPC fallback"],
     ["throughput gateway gRPC policy on", "CPU per 1,000 calls, gateway gRPC policy on"],
+    ["throughput gateway OpenAI API policy on", "CPU per 1,000 calls, gateway OpenAI API policy on"],
     ["throughput Portkey", "CPU per 1,000 calls, Portkey"],
   ] as const) {
     const { ok, failures } = trusted(rounds, name);

@@ -3,7 +3,7 @@
 import { h2loadCommand, type LoadShape, type RequestSpec } from "./h2load.js";
 import { measure, measureStreams, sampleGrpcStatus, type Measured, type StreamFigures } from "./measure.js";
 import { startFake, type Proc } from "./processes.js";
-import { connectJsonBody, grpcBody, scenario, SERVICE, type Scenario } from "./scenarios.js";
+import { BENCH_KEY, connectJsonBody, grpcBody, openaiApiBody, policyOnDocument, scenario, SERVICE, type Scenario } from "./scenarios.js";
 import { peerHeaders, startGateway, startPeer, type Server } from "./targets.js";
 
 export type Sizes = {
@@ -114,6 +114,24 @@ async function gatewayPolicyOn(figures: RoundFigures, sizes: Sizes): Promise<voi
   });
 }
 
+/** The OpenAI-compatible API (HTTP/1.1 JSON, the same wire and connections as the peer), policy on. */
+async function gatewayOpenAIApi(figures: RoundFigures, sizes: Sizes): Promise<void> {
+  const fake = await startFake();
+  const gateway = await startGateway(policyOnDocument(fake.port));
+  await withProcesses([fake, gateway], async () => {
+    const spec: RequestSpec = {
+      url: `${gateway.baseUrl}/v1/chat/completions`,
+      body: openaiApiBody,
+      headers: ["content-type: application/json", `authorization: Bearer ${BENCH_KEY}`],
+      h1: true,
+    };
+    const base = { spec, fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: { ok: 1, failed: 0 } };
+    await measure({ ...base, shape: H1_CLOSED(sizes.warmupRequests) });
+    const shape = H1_CLOSED(sizes.closedRequests);
+    record(figures, "throughput gateway OpenAI API policy on", spec, shape, await measure({ ...base, shape }));
+  });
+}
+
 async function gatewayFallback(figures: RoundFigures, sizes: Sizes): Promise<void> {
   const s = scenario("fallback");
   const fake = await startFake();
@@ -154,6 +172,7 @@ export async function runRound(index: number, sizes: Sizes, log: (line: string) 
     ["gateway unary", () => gatewayUnary(figures, sizes)],
     ["Portkey", () => peer(figures, sizes)],
     ["gateway policy on", () => gatewayPolicyOn(figures, sizes)],
+    ["gateway OpenAI API policy on", () => gatewayOpenAIApi(figures, sizes)],
     ["gateway fallback", () => gatewayFallback(figures, sizes)],
     ["gateway streams", () => gatewayStreams(figures, sizes)],
   ];

@@ -56,7 +56,8 @@ export const BENCH_KEY = "sk-sb-bench-policy-on-000000000000000001";
 
 /**
  * Every policy step on, nothing refused: a virtual key of a team, RPM/TPM limits on the key, the
- * team and the alias, a team and a key budget (reserved and settled per call), audit records.
+ * team and the alias, a team and a key budget (reserved and settled per call), ledger and audit
+ * records, metrics, and traces exported over OTLP/HTTP (to the fake, standing in for a collector).
  */
 const policyOn = (fakePort: number): GatewayDocument => {
   const base = oneTarget(fakePort);
@@ -64,6 +65,7 @@ const policyOn = (fakePort: number): GatewayDocument => {
   return {
     ...base,
     auth: { mode: "keys" },
+    telemetry: { traces: { exporter: "otlp", endpoint: `http://127.0.0.1:${fakePort}/v1/traces` } },
     models: { chat: { ...chat, rpm: 100_000_000, tpm: 1_000_000_000_000 } },
     teams: { bench: { models: ["chat*"], rpm: 100_000_000, tpm: 1_000_000_000_000, budget: { usd: 1_000_000, window: "month", alerts: [0.9] } } },
     keys: [{ name: "bench-api", team: "bench", secret: BENCH_KEY, rpm: 100_000_000, tpm: 1_000_000_000_000, budget: { usd: 1_000_000, window: "day" } }],
@@ -87,7 +89,7 @@ export const scenarios: Scenario[] = [
   },
   {
     name: "policy",
-    what: "unary, policy on: virtual key, RPM/TPM limits (key, team, alias), team and key budgets, ledger and audit",
+    what: "unary, policy on: virtual key, RPM/TPM limits (key, team, alias), team and key budgets, ledger, audit, metrics, OTLP traces",
     document: policyOn,
     method: "Complete",
     request: ping,
@@ -145,6 +147,12 @@ export const scenarios: Scenario[] = [
     }),
   },
 ];
+
+/** The OpenAI-compatible API's body for the same "ping" (the gateway's alias as the model). */
+export const openaiApiBody = JSON.stringify({ model: "chat", messages: [{ role: "user", content: "ping" }] });
+
+/** The policy-on config for the OpenAI-compatible API scenario (its key goes in `authorization`). */
+export const policyOnDocument = policyOn;
 
 export function scenario(name: string): Scenario {
   const found = scenarios.find((s) => s.name === name);
