@@ -6,7 +6,7 @@ import { GENESIS_HASH, chainAuditRecord, type UnchainedAuditRecord } from "../au
 import { AUDIT_COLUMNS, adminRecord, auditParameters, callRecord } from "../audit-codec.js";
 import { LEDGER_COLUMNS, invalidRow, rowParameters } from "../ledger-codec.js";
 import type { AdminAuditEvent, AuditRecord, LedgerEntry } from "../store.js";
-import { writeFailed, type Settled } from "./group-commit.js";
+import { writeFailed, type Settled } from "../group-commit.js";
 import { RollupBatch, prepareRollupStatements, writeRollups, type RollupStatements } from "./rollups.js";
 
 export type QueuedWrite = { kind: "call"; entry: LedgerEntry } | { kind: "admin"; event: AdminAuditEvent };

@@ -10,7 +10,7 @@ import { StoreError } from "../store.js";
 import { readAudit } from "./audit-reader.js";
 import { WalCheckpointer } from "./checkpointer.js";
 import { BatchWriter, type QueuedWrite, type WriteResult } from "./batch-writer.js";
-import { GroupCommit } from "./group-commit.js";
+import { GroupCommit } from "../group-commit.js";
 import { KeyTable } from "./keys.js";
 import { pruneLedger, readLedger } from "./ledger-reader.js";
 import { DEFAULT_SQLITE_PATH, openDatabase } from "./open.js";
@@ -165,7 +165,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    this.queue.close();
+    await this.queue.close();
     await this.checkpointer.close();
     this.db.close();
   }
