@@ -5,13 +5,12 @@ import type Database from "better-sqlite3";
 import { GENESIS_HASH, chainAuditRecord, type UnchainedAuditRecord } from "../audit-chain.js";
 import { AUDIT_COLUMNS, adminRecord, auditParameters, callRecord } from "../audit-codec.js";
 import { LEDGER_COLUMNS, invalidRow, rowParameters } from "../ledger-codec.js";
-import type { AdminAuditEvent, AuditRecord, LedgerEntry } from "../store.js";
+import type { AuditRecord } from "../store.js";
+import type { QueuedWrite, WriteResult } from "../writes.js";
 import { writeFailed, type Settled } from "../group-commit.js";
 import { RollupBatch, prepareRollupStatements, writeRollups, type RollupStatements } from "./rollups.js";
 
-export type QueuedWrite = { kind: "call"; entry: LedgerEntry } | { kind: "admin"; event: AdminAuditEvent };
-/** A call's committed audit record, or undefined when not audited or already stored. */
-export type WriteResult = AuditRecord | undefined;
+export type { QueuedWrite, WriteResult } from "../writes.js";
 
 export class BatchWriter {
   private readonly insertRow: Database.Statement<unknown[]>;
