@@ -1,6 +1,7 @@
 // PostgresStore against a real PostgreSQL server (one cluster for this file, one database per
 // test): idempotent retried flushes, migrations under concurrent starts, a newer schema refused,
 // and one audit chain written by two stores at once.
+import type { ExecutionContext } from "ava";
 import test from "ava";
 import pg from "pg";
 import { PostgresStore } from "../../server/store/postgres/postgres-store.js";
@@ -17,14 +18,14 @@ test.after.always(async () => {
   await cluster?.stop();
 });
 
-async function openStore(t: Parameters<Parameters<typeof test>[1]>[0], url?: string) {
+async function openStore(t: ExecutionContext, url?: string) {
   const databaseUrl = url ?? (await cluster.createDatabase());
   const store = await PostgresStore.open({ url: databaseUrl });
   t.teardown(() => store.close());
   return { store, url: databaseUrl };
 }
 
-function connect(t: Parameters<Parameters<typeof test>[1]>[0], url: string): pg.Pool {
+function connect(t: ExecutionContext, url: string): pg.Pool {
   const pool = new pg.Pool({ connectionString: url, max: 2 });
   t.teardown(() => pool.end());
   return pool;
