@@ -1,7 +1,7 @@
 // Audit records to and from database columns, shared by every store (integers may come back as
 // decimal strings; the cost is read as text).
 import type { UnchainedAuditRecord } from "./audit-chain.js";
-import type { AdminAuditEvent, AuditKind, AuditRecord, LedgerRow, UsageBuckets } from "./store.js";
+import type { AdminAuditEvent, AuditKind, AuditRecord, CallAudit, LedgerRow, UsageBuckets } from "./store.js";
 
 export const AUDIT_COLUMNS = [
   "seq", "time", "kind", "actor", "request_id", "alias", "provider", "model", "model_version", "region",
@@ -10,12 +10,13 @@ export const AUDIT_COLUMNS = [
 ];
 const ZERO_TOKENS: UsageBuckets = { uncachedInput: 0, cacheRead: 0, cacheWrite: 0, output: 0, reasoning: 0 };
 
-/** A call's record without its seq and request hash, taken from its ledger row. */
-export function callRecord(row: LedgerRow): Omit<UnchainedAuditRecord, "seq" | "requestHash"> {
+/** A call's record, taken from its ledger row and what the caller added. */
+export function callRecord(row: LedgerRow, audit: CallAudit, seq: number): UnchainedAuditRecord {
   return {
-    time: row.time, kind: "call", actor: row.keyName, requestId: row.requestId, alias: row.alias,
+    seq, time: row.time, kind: "call", actor: row.keyName, requestId: row.requestId, alias: row.alias,
     provider: row.provider, model: row.model, modelVersion: row.modelVersion, region: row.region,
-    tokens: { ...row.usage }, costNanoUsd: row.costNanoUsd, outcome: row.status, traceId: row.traceId, detail: {},
+    tokens: { ...row.usage }, costNanoUsd: row.costNanoUsd, outcome: row.status, traceId: row.traceId,
+    requestHash: audit.requestHash, ...(audit.prompt === undefined ? {} : { prompt: audit.prompt }), detail: {},
   };
 }
 

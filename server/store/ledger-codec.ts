@@ -1,7 +1,7 @@
 // Ledger rows to and from database columns, shared by every store. Integer columns may come back
 // as numbers (SQLite) or decimal strings (PostgreSQL BIGINT), so readers convert with Number();
 // costs are always read as text and parsed as bigint, never through a float.
-import type { LedgerAttempt, LedgerMethod, LedgerRow } from "./store.js";
+import type { LedgerAttempt, LedgerFilter, LedgerMethod, LedgerRow } from "./store.js";
 
 export const LEDGER_COLUMNS = [
   "time", "request_id", "key_id", "key_name", "team", "protocol", "method", "alias", "provider", "model",
@@ -85,20 +85,25 @@ export function ledgerRowFrom(raw: RawLedgerRow): LedgerRow {
   return row;
 }
 
-/** The WHERE conditions (with `?` placeholders) and parameters of a ledger filter. */
-export function ledgerFilterSql(filter: { from?: number; to?: number } & Partial<Record<(typeof DIMENSION_FILTERS)[number][0], string>>): {
+type DimensionFilter = Partial<Record<(typeof DIMENSION_FILTERS)[number][0], string>>;
+
+/**
+ * The WHERE conditions (with `?` placeholders) and parameters of a filter: `column` in
+ * [from, to), and each dimension that is set.
+ */
+export function filterSql(filter: DimensionFilter, range: { column: string; from?: number; to?: number }): {
   where: string[];
   parameters: unknown[];
 } {
   const where: string[] = [];
   const parameters: unknown[] = [];
-  if (filter.from !== undefined) {
-    where.push("time >= ?");
-    parameters.push(filter.from);
+  if (range.from !== undefined) {
+    where.push(`${range.column} >= ?`);
+    parameters.push(range.from);
   }
-  if (filter.to !== undefined) {
-    where.push("time < ?");
-    parameters.push(filter.to);
+  if (range.to !== undefined) {
+    where.push(`${range.column} < ?`);
+    parameters.push(range.to);
   }
   for (const [field, column] of DIMENSION_FILTERS) {
     const value = filter[field];
@@ -108,4 +113,8 @@ export function ledgerFilterSql(filter: { from?: number; to?: number } & Partial
     }
   }
   return { where, parameters };
+}
+
+export function ledgerFilterSql(filter: LedgerFilter): { where: string[]; parameters: unknown[] } {
+  return filterSql(filter, { column: "time", from: filter.from, to: filter.to });
 }

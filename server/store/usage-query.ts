@@ -3,7 +3,7 @@
 // rows into reports. Column names come from fixed tables below; every value the caller gives is a
 // bound parameter.
 import { HISTOGRAM_BUCKETS, histogramQuantile } from "./histogram.js";
-import { DIMENSION_FILTERS } from "./ledger-codec.js";
+import { filterSql } from "./ledger-codec.js";
 import { DAY_MS, HOUR_MS } from "./rollup-batch.js";
 import type {
   SpendScopes, SpendSnapshot, UsageDimension, UsageGroup, UsageQuery, UsageReport, UsageTotals, WindowSpend,
@@ -28,24 +28,9 @@ export function usageSql(query: UsageQuery): UsageSql {
     if (!(dimension in DIMENSION_COLUMN)) throw new RangeError(`unknown usage dimension "${dimension}"`);
   }
   const table = rollupTable(query);
-  const where: string[] = [];
-  const parameters: unknown[] = [];
-  if (query.from !== undefined) {
-    // A bucket counts when it starts inside the range: the range is resolved to whole buckets.
-    where.push("bucket_start >= ?");
-    parameters.push(Math.floor(query.from / table.size) * table.size);
-  }
-  if (query.to !== undefined) {
-    where.push("bucket_start < ?");
-    parameters.push(query.to);
-  }
-  for (const [field, column] of DIMENSION_FILTERS) {
-    const value = query[field];
-    if (value !== undefined) {
-      where.push(`${column} = ?`);
-      parameters.push(value);
-    }
-  }
+  // A bucket counts when it starts inside the range: the range is resolved to whole buckets.
+  const from = query.from === undefined ? undefined : Math.floor(query.from / table.size) * table.size;
+  const { where, parameters } = filterSql(query, { column: "bucket_start", from, to: query.to });
   const groupColumns = [...(query.bucket ? ["bucket_start"] : []), ...groupBy.map((d) => DIMENSION_COLUMN[d])];
   const sql = `SELECT ${groupColumns.map((c) => `${c}, `).join("")}${groupBy.includes("key") ? "MAX(key_name) AS key_name, " : ""}
   SUM(calls) AS calls, SUM(errors) AS errors, SUM(uncached_input) AS uncached_input, SUM(cache_read) AS cache_read,

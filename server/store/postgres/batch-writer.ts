@@ -84,15 +84,7 @@ async function chainRecords(client: pg.PoolClient, valid: Valid[], newRows: Set<
   for (const { index, item } of valid) {
     let unchained: UnchainedAuditRecord | undefined;
     if (item.kind === "admin") unchained = adminRecord(item.event, seq + 1);
-    else if (item.entry.audit && newRows.has(index)) {
-      const { row, audit } = item.entry;
-      unchained = {
-        ...callRecord(row),
-        seq: seq + 1,
-        requestHash: audit.requestHash,
-        ...(audit.prompt === undefined ? {} : { prompt: audit.prompt }),
-      };
-    }
+    else if (item.entry.audit && newRows.has(index)) unchained = callRecord(item.entry.row, item.entry.audit, seq + 1);
     if (!unchained) continue;
     const record = chainAuditRecord(prevHash, unchained);
     records.set(index, record);

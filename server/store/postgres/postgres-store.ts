@@ -5,7 +5,6 @@ import { setImmediate as nextTurn } from "node:timers/promises";
 import pg from "pg";
 import { auditJsonLine, verifyAuditChain } from "../audit-chain.js";
 import { auditRecordFrom, type RawAuditRecord } from "../audit-codec.js";
-import { GroupCommit } from "../group-commit.js";
 import { ledgerFilterSql, ledgerRowFrom, type RawLedgerRow } from "../ledger-codec.js";
 import { DAY_MS } from "../rollup-batch.js";
 import type {
@@ -14,7 +13,7 @@ import type {
 } from "../store.js";
 import { StoreError } from "../store.js";
 import { SPEND_SQL, spendParameters, spendSnapshot, usageSql, type SpendRow, type SummedRow } from "../usage-query.js";
-import type { QueuedWrite, WriteResult } from "../writes.js";
+import { WriteQueue, reportWriteError, retentionTimer } from "../writes.js";
 import { writeBatch } from "./batch-writer.js";
 import { PostgresKeyTable } from "./keys.js";
 import { migratePostgres } from "./migrate.js";
@@ -35,7 +34,7 @@ export type PostgresStoreOptions = {
 };
 
 export class PostgresStore implements Store {
-  private readonly queue: GroupCommit<QueuedWrite, WriteResult>;
+  private readonly queue: WriteQueue;
   private readonly keys: PostgresKeyTable;
   private readonly now: () => number;
   private readonly retentionDays: number | undefined;
@@ -62,31 +61,23 @@ export class PostgresStore implements Store {
   ) {
     this.now = options.now ?? Date.now;
     const onWriteError = options.onWriteError ?? reportWriteError;
-    this.queue = new GroupCommit((items) => writeBatch(pool, items), onWriteError);
+    this.queue = new WriteQueue((items) => writeBatch(pool, items), onWriteError);
     this.keys = new PostgresKeyTable(pool, this.now);
     this.retentionDays = options.retentionDays;
-    if (this.retentionDays !== undefined && this.retentionDays > 0) {
-      this.retentionTimer = setInterval(() => {
-        this.applyRetention().catch((error: unknown) => onWriteError(error instanceof Error ? error : new Error(String(error)), 0));
-      }, options.retentionIntervalMs ?? 3_600_000);
-      this.retentionTimer.unref();
-    }
+    this.retentionTimer = retentionTimer(this.retentionDays, options.retentionIntervalMs, () => this.applyRetention(), onWriteError);
   }
 
   /** Committed group transactions and the items they carried. */
   get commitStats(): { transactions: number; items: number } {
-    return { transactions: this.queue.transactions, items: this.queue.items };
+    return this.queue.stats;
   }
 
-  async append(entry: LedgerEntry): Promise<void> {
-    await this.queue.enqueue({ kind: "call", entry });
+  append(entry: LedgerEntry): Promise<void> {
+    return this.queue.append(entry);
   }
 
-  async appendAudit(event: AdminAuditEvent): Promise<AuditRecord> {
-    const record = await this.queue.enqueue({ kind: "admin", event });
-    // An admin item always yields its record; this guards the type, not a real path.
-    if (!record) throw new Error("audit record was not written");
-    return record;
+  appendAudit(event: AdminAuditEvent): Promise<AuditRecord> {
+    return this.queue.appendAudit(event);
   }
 
   async usage(query: UsageQuery): Promise<UsageReport> {
@@ -214,9 +205,4 @@ export class PostgresStore implements Store {
   private checkOpen(): void {
     if (this.closed) throw new StoreError("closed", "the store is closed");
   }
-}
-
-function reportWriteError(error: Error, items: number): void {
-  const what = items > 0 ? `a write of ${items} ledger/audit item(s)` : "background store work";
-  process.emitWarning(`${what} failed: ${error.message}`, { code: "SWITCHBOARD_STORE_WRITE" });
 }

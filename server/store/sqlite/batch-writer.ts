@@ -10,8 +10,6 @@ import type { QueuedWrite, WriteResult } from "../writes.js";
 import { writeFailed, type Settled } from "../group-commit.js";
 import { RollupBatch, prepareRollupStatements, writeRollups, type RollupStatements } from "./rollups.js";
 
-export type { QueuedWrite, WriteResult } from "../writes.js";
-
 export class BatchWriter {
   private readonly insertRow: Database.Statement<unknown[]>;
   private readonly insertAudit: Database.Statement<unknown[]>;
@@ -65,14 +63,7 @@ ON CONFLICT (request_id) DO NOTHING`,
     const invalid = invalidRow(row);
     if (invalid) throw new TypeError(`ledger row ${row.requestId}: ${invalid}`);
     if (this.insertRow.run(rowParameters(row)).changes === 0) return undefined; // already stored: idempotent
-    const record = audit
-      ? this.chain({
-          ...callRecord(row),
-          seq: this.seq + 1,
-          requestHash: audit.requestHash,
-          ...(audit.prompt === undefined ? {} : { prompt: audit.prompt }),
-        })
-      : undefined;
+    const record = audit ? this.chain(callRecord(row, audit, this.seq + 1)) : undefined;
     rollups.add(row); // last: a failure above rolls the savepoint back without counting the row
     return record;
   }
