@@ -1,6 +1,7 @@
 #!/usr/bin/env -S npx tsx
 // switchboard serve [--config FILE] [--listen HOST:PORT]
 // switchboard check --config FILE
+// switchboard migrate --config FILE
 // switchboard keys … | usage … | audit …   (admin commands against a running gateway: cli/admin-commands.ts)
 // switchboard chat | complete …             (a caller's commands against a running gateway: cli/inference-commands.ts)
 // switchboard --version | --help
@@ -14,10 +15,12 @@ import { watchConfigFile } from "./config/watch.js";
 import { startGateway } from "./gateway.js";
 import { ADMIN_COMMANDS, ADMIN_USAGE, runAdminCommand } from "./cli/admin-commands.js";
 import { INFERENCE_COMMANDS, INFERENCE_USAGE, runInferenceCommand } from "./cli/inference-commands.js";
+import { migrateStore } from "./cli/migrate-command.js";
 
 const USAGE = `usage:
   switchboard serve [--config FILE] [--listen HOST:PORT]   start the gateway (config also from SWITCHBOARD_CONFIG)
   switchboard check --config FILE                          validate a config file and exit
+  switchboard migrate --config FILE                        apply the store's schema migrations, print the version
   switchboard --version                                    print the version
   switchboard --help                                       print this help
 ${ADMIN_USAGE}
@@ -95,7 +98,7 @@ async function main(): Promise<number> {
     return 0;
   }
   const command = positionals[0] ?? "serve";
-  if (!["serve", "check"].includes(command)) {
+  if (!["serve", "check", "migrate"].includes(command)) {
     console.error(`switchboard: unknown command "${command}"\n${USAGE}`);
     return 2;
   }
@@ -106,6 +109,11 @@ async function main(): Promise<number> {
       if (!configPath) throw new ConfigError("(none)", ["--config FILE is required"]);
       await loadConfigFile(configPath);
       console.log(`${configPath}: OK`);
+      return 0;
+    }
+    if (command === "migrate") {
+      if (!configPath) throw new ConfigError("(none)", ["--config FILE is required"]);
+      console.log(await migrateStore(await loadConfigFile(configPath)));
       return 0;
     }
     loaded = await load(configPath, values.listen);

@@ -33,6 +33,8 @@ import { createConnectDoor } from "./rpc/connect-door.js";
 import { createGrpcDoor } from "./rpc/grpc-door.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
+import { PostgresStore } from "./store/postgres/postgres-store.js";
+import { DEFAULT_SQLITE_PATH } from "./store/sqlite/open.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { KeyInfo, KeyRestrictions, Store } from "./store/store.js";
 import { GatewayMetrics } from "./telemetry/gateway-metrics.js";
@@ -101,12 +103,15 @@ async function startOperator(config: GatewayConfig, log: Logger, metrics: Gatewa
   }
 }
 
-function openStore(config: GatewayConfig, log: Logger): Store {
-  return new SqliteStore({
-    path: config.store.sqlite.path,
-    retentionDays: config.store.retention_days,
-    onWriteError: (error, items) => log.error({ err: error, items }, "the store could not write: ledger rows or audit records are lost"),
-  });
+/** The configured store: PostgreSQL (connected and migrated before the gateway serves) or SQLite. */
+export async function openStore(config: GatewayConfig, log: Logger): Promise<Store> {
+  const onWriteError = (error: Error, items: number) =>
+    log.error({ err: error, items }, items > 0 ? "the store could not write: ledger rows or audit records are lost" : "store background work failed");
+  const { postgres, sqlite, retention_days: retentionDays } = config.store;
+  if (postgres) {
+    return PostgresStore.open({ url: postgres.url, maxConnections: postgres.max_connections, retentionDays, onWriteError });
+  }
+  return new SqliteStore({ path: sqlite?.path ?? DEFAULT_SQLITE_PATH, retentionDays, onWriteError });
 }
 
 /** A config key as ListKeys shows it: its restrictions as configured, never its secret or digest. */
@@ -152,8 +157,14 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   let store: Store;
   try {
     runtime = new Runtime(config, transport, log, options.random);
-    store = options.store ?? openStore(config, log);
   } catch (error) {
+    await transport.close();
+    throw error;
+  }
+  try {
+    store = options.store ?? (await openStore(config, log));
+  } catch (error) {
+    await runtime.close();
     await transport.close();
     throw error;
   }

@@ -213,12 +213,27 @@ export const configSchema = z.strictObject({
     })
     .default({}),
   /** Where keys, the ledger and the audit log live. */
+  /** Exactly one of `sqlite` (the default: one process) or `postgres` (shared by many replicas). */
   store: z
     .strictObject({
-      sqlite: z.strictObject({ path: z.string().min(1).default("data/switchboard.db") }).default({ path: "data/switchboard.db" }),
+      sqlite: z.strictObject({ path: z.string().min(1).default("data/switchboard.db") }).optional(),
+      postgres: z
+        .strictObject({
+          /** postgres://user:password@host:port/database; the operator creates the database. */
+          url: z.string().regex(/^postgres(ql)?:\/\/./, "must be a postgres:// or postgresql:// URL"),
+          /** Connections in this replica's pool. */
+          max_connections: positiveInt.optional(),
+        })
+        .optional(),
       /** Raw ledger rows older than this many days are deleted (rollups are kept). */
       retention_days: positiveInt.optional(),
     })
+    .superRefine((store, ctx) => {
+      if (store.sqlite && store.postgres) {
+        ctx.addIssue({ code: "custom", path: ["postgres"], message: "set store.sqlite or store.postgres, not both" });
+      }
+    })
+    .transform((store) => (store.postgres || store.sqlite ? store : { ...store, sqlite: { path: "data/switchboard.db" } }))
     .default({ sqlite: { path: "data/switchboard.db" } }),
   audit: z
     .strictObject({

@@ -1,102 +1,10 @@
-// The audit log's hash chain: it verifies as written, and tampering with the SQLite file through
-// a second connection (edit, delete, swap, truncate) is detected and names the first broken record.
-import type { ExecutionContext } from "ava";
+// The audit contract (contract/audit.ts) on SQLite, and SQLite's append-only triggers.
 import test from "ava";
-import { GENESIS_HASH, auditHash } from "../../server/store/audit-chain.js";
-import { SqliteStore } from "../../server/store/sqlite/sqlite-store.js";
-import type { AuditRecord } from "../../server/store/store.js";
-import { ledgerRow, openTestStore, secondConnection } from "./fixtures.js";
+import { auditContract } from "./contract/audit.js";
+import { openTestStore, secondConnection } from "./fixtures.js";
+import { sqliteHarness } from "./harness.js";
 
-const requestHash = (i: number) => i.toString(16).padStart(64, "0");
-
-/** A store with 8 audited calls and 2 admin actions (seq 1…10), and a tamperer's connection. */
-async function auditedStore(t: ExecutionContext) {
-  const { store, path } = openTestStore(t);
-  const rows = Array.from({ length: 8 }, (_, i) => ledgerRow({ time: 1_000 + i, costNanoUsd: BigInt(i) * 1_000n }));
-  await Promise.all(rows.slice(0, 4).map((row, i) => store.append({ row, audit: { requestHash: requestHash(i) } })));
-  await store.appendAudit({ time: 2_000, kind: "key_created", actor: "admin", detail: { key_id: "key_1", name: "n", team: "t" } });
-  await Promise.all(rows.slice(4).map((row, i) => store.append({ row, audit: { requestHash: requestHash(i + 4), prompt: "[redacted] hi" } })));
-  await store.appendAudit({ time: 3_000, kind: "config_reloaded", actor: "admin", detail: {} });
-  const db = secondConnection(t, path);
-  // An attacker with the file can drop the append-only triggers; only the chain then tells.
-  db.exec("DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete");
-  return { store, db, path, rows };
-}
-
-async function records(store: SqliteStore): Promise<AuditRecord[]> {
-  const all: AuditRecord[] = [];
-  for await (const line of store.exportAudit()) all.push({ ...line, costNanoUsd: BigInt(line.costNanoUsd) });
-  return all;
-}
-
-test("audit-chain-verifies-as-written", async (t) => {
-  const { store, rows } = await auditedStore(t);
-  const all = await records(store);
-  t.deepEqual(all.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-  t.deepEqual(all.map((r) => r.kind), ["call", "call", "call", "call", "key_created", "call", "call", "call", "call", "config_reloaded"]);
-  let prev = GENESIS_HASH;
-  for (const record of all) {
-    t.is(record.prevHash, prev);
-    t.is(record.hash, auditHash(prev, record));
-    prev = record.hash;
-  }
-  const verdict = await store.verifyAudit();
-  t.deepEqual(verdict, { ok: true, count: 10, head: all[9].hash });
-
-  const call = all.find((r) => r.requestId === rows[5].requestId)!;
-  t.like(call, {
-    actor: rows[5].keyName, alias: "chat", provider: "openai-main", model: "gpt-4o", modelVersion: "gpt-4o-2024-08-06",
-    region: "us-east-1", tokens: rows[5].usage, costNanoUsd: 5_000n, outcome: "OK", traceId: rows[5].traceId,
-    requestHash: requestHash(5), prompt: "[redacted] hi",
-  });
-  t.false("prompt" in all[0], "no prompt unless one was captured");
-  t.deepEqual(all[4].detail, { key_id: "key_1", name: "n", team: "t" });
-  const line = JSON.parse(JSON.stringify((await store.exportAudit()[Symbol.asyncIterator]().next()).value)) as { costNanoUsd: string };
-  t.is(typeof line.costNanoUsd, "string", "export lines are JSON-ready: 64-bit cost as a decimal string");
-});
-
-test("audit-verify-names-an-edited-record", async (t) => {
-  const { store, db } = await auditedStore(t);
-  db.prepare("UPDATE audit SET cost_nano = 0 WHERE seq = 6").run();
-  t.like(await store.verifyAudit(), { ok: false, count: 5, firstBroken: { seq: 6, reason: "hash does not match the record's contents (edited)" } });
-});
-
-test("audit-verify-catches-an-edit-whose-hash-was-recomputed", async (t) => {
-  const { store, db } = await auditedStore(t);
-  const [seventh] = (await records(store)).filter((r) => r.seq === 7);
-  const forged = { ...seventh, outcome: "UNAVAILABLE" };
-  db.prepare("UPDATE audit SET outcome = ?, hash = ? WHERE seq = 7").run(forged.outcome, auditHash(seventh.prevHash, forged));
-  const verdict = await store.verifyAudit();
-  t.like(verdict, { ok: false, count: 7, firstBroken: { seq: 8 } });
-  t.regex(verdict.firstBroken?.reason ?? "", /prev_hash does not match/);
-});
-
-test("audit-verify-names-the-record-after-a-deleted-one", async (t) => {
-  const { store, db } = await auditedStore(t);
-  db.prepare("DELETE FROM audit WHERE seq = 4").run();
-  t.like(await store.verifyAudit(), { ok: false, count: 3, firstBroken: { seq: 5, reason: "record 4 missing before it" } });
-});
-
-test("audit-verify-names-the-first-of-two-swapped-records", async (t) => {
-  const { store, db } = await auditedStore(t);
-  db.exec("UPDATE audit SET seq = -3 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = 4; UPDATE audit SET seq = 4 WHERE seq = -3");
-  const verdict = await store.verifyAudit();
-  t.like(verdict, { ok: false, count: 2, firstBroken: { seq: 3 } });
-});
-
-test("audit-expect-head-detects-truncation-of-the-tail", async (t) => {
-  const { store, db } = await auditedStore(t);
-  const { head } = await store.verifyAudit();
-  await store.append({ row: ledgerRow(), audit: { requestHash: requestHash(99) } });
-  t.like(await store.verifyAudit({ expectHead: head }), { ok: true, count: 11 }, "a head recorded earlier is still in a chain that grew");
-
-  db.prepare("DELETE FROM audit WHERE seq >= 9").run();
-  const plain = await store.verifyAudit();
-  t.like(plain, { ok: true, count: 8 }, "without a recorded head a clean cut of the tail looks whole");
-  const verdict = await store.verifyAudit({ expectHead: head });
-  t.like(verdict, { ok: false, count: 8, head: plain.head, firstBroken: { seq: 9 } });
-  t.regex(verdict.firstBroken?.reason ?? "", new RegExp(`expected head ${head} is not in the chain`));
-});
+auditContract(sqliteHarness);
 
 test("the audit table refuses updates and deletes from code", async (t) => {
   const { store, path } = openTestStore(t);
@@ -104,21 +12,4 @@ test("the audit table refuses updates and deletes from code", async (t) => {
   const db = secondConnection(t, path);
   t.throws(() => db.prepare("UPDATE audit SET actor = 'x'").run(), { any: true, message: /append-only/ });
   t.throws(() => db.prepare("DELETE FROM audit").run(), { any: true, message: /append-only/ });
-});
-
-test("the chain continues across a restart", async (t) => {
-  const { store, path } = openTestStore(t);
-  await store.appendAudit({ time: 1, kind: "config_reloaded", actor: "admin", detail: {} });
-  await store.close();
-  const reopened = new SqliteStore({ path });
-  t.teardown(() => reopened.close());
-  const record = await reopened.appendAudit({ time: 2, kind: "key_revoked", actor: "ops-admin", detail: { key_id: "k" } });
-  t.is(record.seq, 2);
-  t.deepEqual(await reopened.verifyAudit(), { ok: true, count: 2, head: record.hash });
-});
-
-test("an empty audit log verifies with the genesis head", async (t) => {
-  const { store } = openTestStore(t);
-  t.deepEqual(await store.verifyAudit(), { ok: true, count: 0, head: GENESIS_HASH });
-  t.like(await store.verifyAudit({ expectHead: "f".repeat(64) }), { ok: false, firstBroken: { seq: 1 } });
 });

@@ -16,7 +16,7 @@ test("a fresh database is created with its directory, in WAL mode, at the curren
   t.is(db.pragma("journal_mode", { simple: true }), "wal");
   t.deepEqual(db.prepare("SELECT version FROM schema_version").all(), Array.from({ length: SCHEMA_VERSION }, (_, i) => ({ version: i + 1 })));
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").pluck().all();
-  t.deepEqual(tables, ["audit", "keys", "ledger", "rollup_day", "rollup_hour", "schema_version"]);
+  t.deepEqual(tables, ["audit", "budget_alerts", "keys", "ledger", "rollup_day", "rollup_hour", "schema_version"]);
 });
 
 test("reopening keeps the data and applies no migration twice", async (t) => {

@@ -1,21 +1,8 @@
 // The keys table: identities and their SHA-256 hashes (the secrets are never stored).
 import type Database from "better-sqlite3";
+import { checkHash, keyInfo as info, storedKey as stored, type KeyRow } from "../key-rows.js";
 import { newKeyId } from "../key-secrets.js";
-import { StoreError, type KeyInfo, type KeyRestrictions, type KeySource, type NewKey, type StoredKey } from "../store.js";
-
-type KeyRow = {
-  id: string;
-  name: string;
-  team: string;
-  hash: string;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-  restrictions: string;
-  source: KeySource;
-};
-
-const HEX_SHA256 = /^[0-9a-f]{64}$/;
+import { StoreError, type KeyInfo, type KeySource, type NewKey, type StoredKey } from "../store.js";
 
 export class KeyTable {
   private readonly insert: Database.Statement<unknown[]>;
@@ -108,26 +95,4 @@ VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`,
       if (row.source === "config" && !listed.has(row.name)) this.revoke.run(now, row.id);
     }
   }
-}
-
-function checkHash(hash: string): void {
-  if (!HEX_SHA256.test(hash)) throw new TypeError("a key hash must be a lowercase hex SHA-256 digest");
-}
-
-function info(row: KeyRow): KeyInfo {
-  const key: KeyInfo = {
-    id: row.id,
-    name: row.name,
-    team: row.team,
-    createdAt: row.created_at,
-    restrictions: JSON.parse(row.restrictions) as KeyRestrictions,
-    source: row.source,
-  };
-  if (row.expires_at !== null) key.expiresAt = row.expires_at;
-  if (row.revoked_at !== null) key.revokedAt = row.revoked_at;
-  return key;
-}
-
-function stored(row: KeyRow): StoredKey {
-  return { ...info(row), hash: row.hash };
 }

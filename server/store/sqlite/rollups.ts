@@ -1,90 +1,16 @@
-// Hour and day rollups, accumulated in memory for one group-commit batch and upserted once per
-// (bucket, team, key, alias, provider, model) in the batch's transaction.
+// The rollup upserts on SQLite: one prepared statement per table, run once per accumulated rollup.
 import type Database from "better-sqlite3";
-import { HISTOGRAM_BUCKETS, histogramBucket } from "../histogram.js";
-import type { LedgerRow } from "../store.js";
+import { ROLLUP_COLUMNS, rollupUpsertSql, type RollupBatch } from "../rollup-batch.js";
 
-export const HOUR_MS = 3_600_000;
-export const DAY_MS = 86_400_000;
+export { DAY_MS, HOUR_MS, RollupBatch } from "../rollup-batch.js";
 
-const DIMENSIONS = ["bucket_start", "team", "key_id", "alias", "provider", "model"] as const;
-const LAT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `lat_${i}`);
-const TTFT = Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `ttft_${i}`);
-const SUMMED = [
-  "calls", "errors", "uncached_input", "cache_read", "cache_write", "output", "reasoning",
-  "cost_nano", "latency_sum", "ttft_count", "ttft_sum", ...LAT, ...TTFT,
-];
-const COLUMNS = [...DIMENSIONS, "key_name", ...SUMMED];
-
-type Rollup = {
-  bucketStart: number; team: string; keyId: string; alias: string; provider: string; model: string; keyName: string;
-  calls: number; errors: number;
-  uncachedInput: number; cacheRead: number; cacheWrite: number; output: number; reasoning: number;
-  cost: bigint; latencySum: number; ttftCount: number; ttftSum: number;
-  latency: number[]; ttft: number[];
-};
-
-export class RollupBatch {
-  private readonly hour = new Map<string, Rollup>();
-  private readonly day = new Map<string, Rollup>();
-
-  add(row: LedgerRow): void {
-    accumulate(this.hour, row, Math.floor(row.time / HOUR_MS) * HOUR_MS);
-    accumulate(this.day, row, Math.floor(row.time / DAY_MS) * DAY_MS);
-  }
-
-  write(statements: RollupStatements): void {
-    for (const rollup of this.hour.values()) statements.hour.run(parameters(rollup));
-    for (const rollup of this.day.values()) statements.day.run(parameters(rollup));
-  }
-}
-
-export type RollupStatements = { hour: Database.Statement<unknown[]>; day: Database.Statement<unknown[]> };
+export type RollupStatements = { rollup_hour: Database.Statement<unknown[]>; rollup_day: Database.Statement<unknown[]> };
 
 export function prepareRollupStatements(db: Database.Database): RollupStatements {
-  return { hour: db.prepare(upsertSql("rollup_hour")), day: db.prepare(upsertSql("rollup_day")) };
+  const values = `(${ROLLUP_COLUMNS.map(() => "?").join(", ")})`;
+  return { rollup_hour: db.prepare(rollupUpsertSql("rollup_hour", values)), rollup_day: db.prepare(rollupUpsertSql("rollup_day", values)) };
 }
 
-function upsertSql(table: string): string {
-  const updates = SUMMED.map((c) => `${c} = ${c} + excluded.${c}`).join(", ");
-  return `INSERT INTO ${table} (${COLUMNS.join(", ")}) VALUES (${COLUMNS.map(() => "?").join(", ")})
-ON CONFLICT (${DIMENSIONS.join(", ")}) DO UPDATE SET key_name = excluded.key_name, ${updates}`;
-}
-
-function accumulate(rollups: Map<string, Rollup>, row: LedgerRow, bucketStart: number): void {
-  const id = `${bucketStart}\0${row.team}\0${row.keyId}\0${row.alias}\0${row.provider}\0${row.model}`;
-  let rollup = rollups.get(id);
-  if (!rollup) {
-    rollup = {
-      bucketStart, team: row.team, keyId: row.keyId, alias: row.alias, provider: row.provider, model: row.model,
-      keyName: row.keyName, calls: 0, errors: 0, uncachedInput: 0, cacheRead: 0, cacheWrite: 0, output: 0,
-      reasoning: 0, cost: 0n, latencySum: 0, ttftCount: 0, ttftSum: 0,
-      latency: new Array<number>(HISTOGRAM_BUCKETS).fill(0), ttft: new Array<number>(HISTOGRAM_BUCKETS).fill(0),
-    };
-    rollups.set(id, rollup);
-  }
-  rollup.keyName = row.keyName;
-  rollup.calls++;
-  if (row.status !== "OK") rollup.errors++;
-  rollup.uncachedInput += row.usage.uncachedInput;
-  rollup.cacheRead += row.usage.cacheRead;
-  rollup.cacheWrite += row.usage.cacheWrite;
-  rollup.output += row.usage.output;
-  rollup.reasoning += row.usage.reasoning;
-  rollup.cost += row.costNanoUsd;
-  rollup.latencySum += row.latencyMs;
-  rollup.latency[histogramBucket(row.latencyMs)]++;
-  if (row.ttftMs !== undefined) {
-    rollup.ttftCount++;
-    rollup.ttftSum += row.ttftMs;
-    rollup.ttft[histogramBucket(row.ttftMs)]++;
-  }
-}
-
-function parameters(r: Rollup): unknown[] {
-  return [
-    r.bucketStart, r.team, r.keyId, r.alias, r.provider, r.model, r.keyName,
-    r.calls, r.errors, r.uncachedInput, r.cacheRead, r.cacheWrite, r.output, r.reasoning,
-    r.cost, r.latencySum, r.ttftCount, r.ttftSum, ...r.latency, ...r.ttft,
-  ];
+export function writeRollups(batch: RollupBatch, statements: RollupStatements): void {
+  for (const { table, rows } of batch.parameters()) for (const row of rows) statements[table].run(row);
 }

@@ -9,8 +9,8 @@ import type {
 import { StoreError } from "../store.js";
 import { readAudit } from "./audit-reader.js";
 import { WalCheckpointer } from "./checkpointer.js";
-import { BatchWriter, type QueuedWrite, type WriteResult } from "./batch-writer.js";
-import { GroupCommit } from "./group-commit.js";
+import { BatchWriter } from "./batch-writer.js";
+import { WriteQueue, reportWriteError, retentionTimer } from "../writes.js";
 import { KeyTable } from "./keys.js";
 import { pruneLedger, readLedger } from "./ledger-reader.js";
 import { DEFAULT_SQLITE_PATH, openDatabase } from "./open.js";
@@ -37,7 +37,7 @@ export type SqliteStoreOptions = {
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
-  private readonly queue: GroupCommit<QueuedWrite, WriteResult>;
+  private readonly queue: WriteQueue;
   private readonly keys: KeyTable;
   private readonly spend: ReturnType<typeof prepareSpendQuery>;
   private readonly alerts: { sent: Database.Statement; mark: Database.Statement };
@@ -59,7 +59,7 @@ export class SqliteStore implements Store {
       if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
       onWriteError(error, 0);
     });
-    this.queue = new GroupCommit((items) => writer.write(items), onWriteError);
+    this.queue = new WriteQueue((items) => writer.write(items), onWriteError);
     this.keys = new KeyTable(this.db, this.now);
     this.spend = prepareSpendQuery(this.db);
     this.alerts = {
@@ -67,28 +67,20 @@ export class SqliteStore implements Store {
       mark: this.db.prepare("INSERT OR IGNORE INTO budget_alerts (budget_id, window_start, fraction, sent_at) VALUES (?, ?, ?, ?)"),
     };
     this.retentionDays = options.retentionDays;
-    if (this.retentionDays !== undefined && this.retentionDays > 0) {
-      this.retentionTimer = setInterval(() => {
-        this.applyRetention().catch((error: unknown) => onWriteError(error instanceof Error ? error : new Error(String(error)), 0));
-      }, options.retentionIntervalMs ?? 3_600_000);
-      this.retentionTimer.unref();
-    }
+    this.retentionTimer = retentionTimer(this.retentionDays, options.retentionIntervalMs, () => this.applyRetention(), onWriteError);
   }
 
   /** Committed group transactions and the items they carried. */
   get commitStats(): { transactions: number; items: number } {
-    return { transactions: this.queue.transactions, items: this.queue.items };
+    return this.queue.stats;
   }
 
-  async append(entry: LedgerEntry): Promise<void> {
-    await this.queue.enqueue({ kind: "call", entry });
+  append(entry: LedgerEntry): Promise<void> {
+    return this.queue.append(entry);
   }
 
-  async appendAudit(event: AdminAuditEvent): Promise<AuditRecord> {
-    const record = await this.queue.enqueue({ kind: "admin", event });
-    // An admin item always yields its record; this guards the type, not a real path.
-    if (!record) throw new Error("audit record was not written");
-    return record;
+  appendAudit(event: AdminAuditEvent): Promise<AuditRecord> {
+    return this.queue.appendAudit(event);
   }
 
   async usage(query: UsageQuery): Promise<UsageReport> {
@@ -165,7 +157,7 @@ export class SqliteStore implements Store {
     if (this.closed) return;
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
-    this.queue.close();
+    await this.queue.close();
     await this.checkpointer.close();
     this.db.close();
   }
@@ -173,9 +165,4 @@ export class SqliteStore implements Store {
   private checkOpen(): void {
     if (this.closed) throw new StoreError("closed", "the store is closed");
   }
-}
-
-function reportWriteError(error: Error, items: number): void {
-  const what = items > 0 ? `a write of ${items} ledger/audit item(s)` : "background store work";
-  process.emitWarning(`${what} failed: ${error.message}`, { code: "SWITCHBOARD_STORE_WRITE" });
 }
