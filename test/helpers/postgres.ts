@@ -71,7 +71,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await output.waitForLine(/database system is ready to accept connections/, { timeoutMs: 30_000 });
 
-  const admin = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, max: 2 });
+  const admin = new pg.Pool({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`, max: 2 }).on("error", () => {});
   let databases = 0;
   return {
     port,
