@@ -28,6 +28,8 @@ import { createConnectDoor } from "./rpc/connect-door.js";
 import { createGrpcDoor } from "./rpc/grpc-door.js";
 import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
+import type { SharedStateCounters } from "./shared-state/connection.js";
+import { connectSharedState, type SharedStateParts } from "./shared-state/shared-state-parts.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { KeyInfo, KeyRestrictions, Store } from "./store/store.js";
 import { createLogger, type Logger } from "./telemetry/log.js";
@@ -45,6 +47,8 @@ export type Gateway = {
   alerts: BudgetAlerts;
   /** The ledger, keys and audit log. */
   store: Store;
+  /** Redis outages and the calls admitted unchecked or refused meanwhile (shared_state only), for metrics. */
+  sharedState?: SharedStateCounters;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
   reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
@@ -117,14 +121,21 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const transport = options.transport ?? createTransport();
   let runtime: Runtime;
   let store: Store;
+  let shared: SharedStateParts | undefined;
   try {
-    runtime = new Runtime(config, transport, log, options.random);
+    if (config.shared_state) shared = await connectSharedState(config.shared_state, log);
+    runtime = new Runtime(config, transport, log, options.random, shared?.circuits.factory);
     store = options.store ?? openStore(config, log);
   } catch (error) {
+    await shared?.close();
     await transport.close();
     throw error;
   }
-  const closeStore = () => (options.store ? Promise.resolve() : store.close());
+  await shared?.circuits.load();
+  const closeStore = async () => {
+    await shared?.close();
+    if (!options.store) await store.close();
+  };
   const ledger = createLedgerStep({
     store,
     promptCapture: () => promptRedaction(runtime.config()),
@@ -136,7 +147,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     onAppendError: (error, requestId) => log.error({ err: error, request_id: requestId }, "ledger row not committed"),
   });
 
-  const governance = new Governance(config, { log, routing: () => runtime.router(), store, post: options.alertPost, clock: options.clock });
+  const governance = new Governance(config, {
+    log,
+    routing: () => runtime.router(),
+    store,
+    post: options.alertPost,
+    clock: options.clock,
+    limits: shared?.limits,
+    budgets: shared?.budgets,
+  });
+  // Redis restarted empty (no persistence) loses the spend counters: seed again from the ledger.
+  shared?.state.onRecovered(() => void governance.seedBudgets().catch((error: unknown) => log.error({ err: error }, "re-seeding budgets failed")));
+  const keyChanges = shared?.watchKeys(() => governance.keys.refresh());
   try {
     await governance.start();
   } catch (error) {
@@ -191,7 +213,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     keys: () => (authMode(runtime.config()) === "keys" ? governance.keys : undefined),
     budgets: () => governance.budgets(),
     configKeys: () => runtime.config().keys.map(configKeyInfo),
-    onKeysChanged: () => governance.keys.refresh(),
+    onKeysChanged: async () => {
+      await governance.keys.refresh();
+      await keyChanges?.changed();
+    },
   });
   const handler = createConnectDoor({
     readMaxBytes: config.max_message_bytes,
@@ -242,6 +267,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     keys: governance.keys,
     alerts: governance.alerts,
     store,
+    sharedState: shared?.state.counters,
     reload(next) {
       runtime.reload(next);
       governance.reload(next);
