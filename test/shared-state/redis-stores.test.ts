@@ -1,7 +1,6 @@
 // The Lua scripts of the Redis stores against a real redis-server: exact admission at a bucket's
 // boundary, all-or-nothing takes, leases that expire by themselves, seeding only what is absent,
 // no overshoot under concurrent replicas, and the failure policy while Redis is down.
-import { once } from "node:events";
 import test, { type ExecutionContext } from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { SharedStateConfig } from "../../server/config/schema.js";
@@ -116,7 +115,9 @@ test("redis-down-open-admits-closed-refuses-unavailable-and-both-recover", async
   t.regex(ConnectError.from(error).rawMessage, /shared state \(redis\) unavailable/);
   t.is(open.counters.outages, 1);
 
-  const reconnected = Promise.all([once(open.redis, "ready"), once(closed.redis, "ready")]);
+  // Not events.once: it would reject on the connection errors ioredis reports while reconnecting.
+  const ready = (state: SharedState) => new Promise((resolve) => state.redis.once("ready", resolve));
+  const reconnected = Promise.all([ready(open), ready(closed)]);
   await redis.start();
   await reconnected;
   // Redis came back empty (no persistence): the bucket is full again, and checked again.
