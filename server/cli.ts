@@ -125,7 +125,10 @@ async function main(): Promise<number> {
     throw error;
   }
 
-  const gateway = await startGateway(loaded.config, { notes: loaded.notes });
+  // Tests with several serve processes freeze the limits' clock so no bucket refills mid-test.
+  const frozen = process.env.SWITCHBOARD_TEST_LIMITS_CLOCK_MS;
+  const clock = frozen && Number.isSafeInteger(Number(frozen)) ? () => Number(frozen) : undefined;
+  const gateway = await startGateway(loaded.config, { notes: loaded.notes, clock });
   // A stray rejection in one call must not take every other call down with the process.
   process.on("unhandledRejection", (reason) => gateway.log.error({ err: reason }, "unhandled rejection (the gateway keeps running)"));
   const handlers = {

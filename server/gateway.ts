@@ -35,6 +35,8 @@ import { createInferenceService } from "./rpc/inference.js";
 import { createReflectionIndex, createReflectionV1, createReflectionV1alpha } from "./rpc/reflection.js";
 import { PostgresStore } from "./store/postgres/postgres-store.js";
 import { DEFAULT_SQLITE_PATH } from "./store/sqlite/open.js";
+import type { SharedStateCounters } from "./shared-state/connection.js";
+import { connectSharedState, type SharedStateParts } from "./shared-state/shared-state-parts.js";
 import { SqliteStore } from "./store/sqlite/sqlite-store.js";
 import type { KeyInfo, KeyRestrictions, Store } from "./store/store.js";
 import { GatewayMetrics } from "./telemetry/gateway-metrics.js";
@@ -61,6 +63,8 @@ export type Gateway = {
   store: Store;
   /** The operator dashboard: mount it at /dashboard on the operator listener (it answers false for other paths). */
   dashboard: DashboardHandler;
+  /** Redis outages and the calls admitted unchecked or refused meanwhile (shared_state only), for metrics. */
+  sharedState?: SharedStateCounters;
   /** Applies a new, already validated config without a restart (see runtime.ts). */
   reload(config: GatewayConfig): void;
   /** Graceful stop: NOT_SERVING, stop accepting, drain for the grace period, release upstreams. */
@@ -155,20 +159,28 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
   const transport = options.transport ?? createTransport();
   let runtime: Runtime;
   let store: Store;
+  let shared: SharedStateParts | undefined;
   try {
-    runtime = new Runtime(config, transport, log, options.random);
+    if (config.shared_state) shared = await connectSharedState(config.shared_state, log);
+    runtime = new Runtime(config, transport, log, options.random, shared?.circuits.factory);
   } catch (error) {
+    await shared?.close();
     await transport.close();
     throw error;
   }
   try {
     store = options.store ?? (await openStore(config, log));
   } catch (error) {
+    await shared?.close();
     await runtime.close();
     await transport.close();
     throw error;
   }
-  const closeStore = () => (options.store ? Promise.resolve() : store.close());
+  await shared?.circuits.load();
+  const closeStore = async () => {
+    await shared?.close();
+    if (!options.store) await store.close();
+  };
   const ledger = createLedgerStep({
     store,
     promptCapture: () => promptRedaction(runtime.config()),
@@ -180,7 +192,18 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     onAppendError: (error, requestId) => log.error({ err: error, request_id: requestId }, "ledger row not committed"),
   });
 
-  const governance = new Governance(config, { log, routing: () => runtime.router(), store, post: options.alertPost, clock: options.clock });
+  const governance = new Governance(config, {
+    log,
+    routing: () => runtime.router(),
+    store,
+    post: options.alertPost,
+    clock: options.clock,
+    limits: shared?.limits,
+    budgets: shared?.budgets,
+  });
+  // Redis restarted empty (no persistence) loses the spend counters: seed again from the ledger.
+  shared?.state.onRecovered(() => void governance.seedBudgets().catch((error: unknown) => log.error({ err: error }, "re-seeding budgets failed")));
+  const keyChanges = shared?.watchKeys(() => governance.keys.refresh());
   try {
     await governance.start();
   } catch (error) {
@@ -197,6 +220,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
       }
     },
     budgets: () => governance.teamBudgetsLeft(),
+    ...(shared ? { sharedState: () => shared.state.counters } : {}),
   });
   const tracing = createTracing(config.telemetry.traces, VERSION, options.spanExporter);
   const emfOut = options.emfDestination ?? process.stdout;
@@ -256,7 +280,10 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     ...adminCredentials,
     budgets: () => governance.budgets(),
     configKeys: () => runtime.config().keys.map(configKeyInfo),
-    onKeysChanged: () => governance.keys.refresh(),
+    onKeysChanged: async () => {
+      await governance.keys.refresh();
+      await keyChanges?.changed();
+    },
   });
   const dashboard = createDashboardHandler({
     admin,
@@ -333,6 +360,7 @@ export async function startGateway(config: GatewayConfig, options: GatewayOption
     alerts: governance.alerts,
     store,
     dashboard,
+    sharedState: shared?.state.counters,
     reload(next) {
       runtime.reload(next);
       governance.reload(next);

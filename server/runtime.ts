@@ -10,7 +10,7 @@ import type { ProviderAdapter } from "./providers/provider.js";
 import { createProvider, upstreamTarget } from "./providers/registry.js";
 import type { Transport } from "./providers/transport.js";
 import { Router, type ResolvedAlias } from "./routing/router.js";
-import { TargetStates } from "./routing/target-state.js";
+import { TargetStates, type BreakerFactory } from "./routing/target-state.js";
 import type { Logger } from "./telemetry/log.js";
 
 /**
@@ -58,7 +58,7 @@ function unpricedTargets(aliases: ResolvedAlias[]): UnpricedTarget[] {
 }
 
 // Settings bound to the listening socket: a reload cannot change them.
-const RESTART_ONLY = ["listen", "web_listen", "tls", "max_message_bytes"] as const;
+const RESTART_ONLY = ["listen", "web_listen", "tls", "max_message_bytes", "shared_state"] as const;
 
 function buildGeneration(config: GatewayConfig, transport: Transport, states: TargetStates, random?: () => number): Generation {
   const providers = new Map<string, ProviderAdapter>();
@@ -88,7 +88,7 @@ function buildGeneration(config: GatewayConfig, transport: Transport, states: Ta
 
 export class Runtime {
   private current: Generation;
-  private readonly states = new TargetStates();
+  private readonly states: TargetStates;
 
   constructor(
     config: GatewayConfig,
@@ -96,7 +96,10 @@ export class Runtime {
     private readonly log: Logger,
     /** The routing strategies' random source (seeded in tests). */
     private readonly random?: () => number,
+    /** Circuit breakers shared with other replicas (shared_state); in-process ones otherwise. */
+    breakers?: BreakerFactory,
   ) {
+    this.states = new TargetStates(breakers);
     this.current = buildGeneration(config, transport, this.states, random);
     useSecretsOf(this.current, config);
     this.warnUnpriced();
@@ -127,7 +130,7 @@ export class Runtime {
     if (changed.length > 0) this.log.warn({ fields: changed }, "config reload: these settings need a restart and were not applied");
     const next = {
       ...buildGeneration(
-        { ...config, listen: this.current.config.listen, web_listen: this.current.config.web_listen, tls: this.current.config.tls },
+        { ...config, listen: this.current.config.listen, web_listen: this.current.config.web_listen, tls: this.current.config.tls, shared_state: this.current.config.shared_state },
         this.transport,
         this.states,
         this.random,

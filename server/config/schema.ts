@@ -257,6 +257,18 @@ export const configSchema = z.strictObject({
         .default([]),
     })
     .default({ capture_prompts: false, redact: [] }),
+  /** Several replicas: rate-limit buckets, budget counters and circuit state in Redis (needs a restart to change). */
+  shared_state: z
+    .strictObject({
+      redis: z.url({ protocol: /^rediss?$/, error: "expected a redis:// or rediss:// URL, e.g. redis://redis:6379" }),
+      /** Redis unreachable: `open` admits calls unchecked (logged once per outage), `closed` refuses them UNAVAILABLE. */
+      on_failure: z.enum(["open", "closed"]).default("open"),
+      /** How long a budget reservation outlives a replica that died holding it (ms). */
+      lease_ms: durationMs.default(600_000),
+      /** Fallback re-read of the run-time keys, for a key change whose Redis message was lost (ms). */
+      key_poll_ms: durationMs.default(5_000),
+    })
+    .optional(),
   teams: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "team names use letters, digits, _ . -"), teamSchema).default({}),
   keys: z.array(keySchema).default([]),
   /** The operators' HTTP listener: /metrics (Prometheus), /healthz, /readyz. */
@@ -297,6 +309,7 @@ export type Strategy = z.infer<typeof strategySchema>;
 export type TeamConfig = z.infer<typeof teamSchema>;
 export type KeyConfig = z.infer<typeof keySchema>;
 export type BudgetConfig = z.infer<typeof budgetSchema>;
+export type SharedStateConfig = NonNullable<GatewayConfig["shared_state"]>;
 
 /** Auth is on when the config says so, or by default once any key or team is configured. */
 export function authMode(config: Pick<GatewayConfig, "auth" | "keys" | "teams">): "keys" | "none" {

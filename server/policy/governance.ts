@@ -10,8 +10,8 @@ import type { Admission, PolicyChain, PolicyStep } from "./chain.js";
 import { KeyDirectory, type KeyIdentity } from "./keys.js";
 import { Admissions } from "./limits/admission.js";
 import { BudgetAlerts, InMemoryAlertLog, type AlertPost } from "./limits/budget-alerts.js";
-import { InProcessBudgetStore, type BudgetSpend, type SeedSpend } from "./limits/budget-store.js";
-import { InProcessLimitStore } from "./limits/limit-store.js";
+import { InProcessBudgetStore, type BudgetSpend, type BudgetStore, type SeedSpend } from "./limits/budget-store.js";
+import { InProcessLimitStore, type LimitStore } from "./limits/limit-store.js";
 import { limitScope, type Budget, type BudgetWindow, type LimitScope } from "./limits/scopes.js";
 import { admitLimits, type RoutingLookup } from "./limits-step.js";
 
@@ -28,6 +28,9 @@ export type GovernanceOptions = {
   /** Budget alert delivery (default: a JSON POST to the budget's webhook). */
   post?: AlertPost;
   clock?: () => number;
+  /** Rate-limit buckets and budget counters; in-process unless shared_state puts them in Redis. */
+  limits?: LimitStore;
+  budgets?: BudgetStore;
 };
 
 const OPEN: Admission = Object.freeze({});
@@ -50,12 +53,14 @@ export class Governance {
   readonly alerts: BudgetAlerts;
   readonly policy: PolicyChain;
   readonly #admissions: Admissions;
-  readonly #budgets = new InProcessBudgetStore();
+  readonly #budgets: BudgetStore;
   readonly #options: GovernanceOptions;
   #generation: Generation;
+  readonly #budgetsLeft = new Map<string, BudgetLeft>();
 
   constructor(config: GatewayConfig, options: GovernanceOptions) {
     this.#options = options;
+    this.#budgets = options.budgets ?? new InProcessBudgetStore();
     const { log } = options;
     this.keys = new KeyDirectory(config, { store: options.store, clock: options.clock, warn: (fields, message) => log.warn(fields, message) });
     // The store remembers sent alerts across restarts; without one they are remembered in memory.
@@ -63,7 +68,7 @@ export class Governance {
       ? { wasSent: options.store.wasAlertSent.bind(options.store), markSent: options.store.markAlertSent.bind(options.store) }
       : new InMemoryAlertLog();
     this.alerts = new BudgetAlerts({ log: alertLog, post: options.post, logger: log, clock: options.clock });
-    this.#admissions = new Admissions({ limits: new InProcessLimitStore(), budgets: this.#budgets, alerts: this.alerts, clock: options.clock });
+    this.#admissions = new Admissions({ limits: options.limits ?? new InProcessLimitStore(), budgets: this.#budgets, alerts: this.alerts, clock: options.clock });
     this.#generation = generation(config);
     this.#warnIfOpen();
     const step: PolicyStep = (call, request) => {
@@ -83,9 +88,18 @@ export class Governance {
 
   /** Loads the run-time keys and seeds the budgets' spend from the store's rollups (one query each). */
   async start(): Promise<void> {
+    if (!this.#options.store) return;
+    await this.keys.refresh();
+    await this.seedBudgets();
+  }
+
+  /**
+   * Seeds the budgets' spend from the store's rollups. A shared budget store keeps what it already
+   * counts (another replica's spend included) and takes the seed only for windows it lacks.
+   */
+  async seedBudgets(): Promise<void> {
     const store = this.#options.store;
     if (!store) return;
-    await this.keys.refresh();
     const [snapshot, keys] = await Promise.all([store.spendSince(), store.loadKeys()]);
     const names = new Map(keys.map((k) => [k.id, k.name]));
     const seeds: SeedSpend[] = [];
@@ -98,7 +112,7 @@ export class Governance {
       if (name !== undefined) add("key", name, spend);
     }
     for (const [team, spend] of snapshot.teams) add("team", team, spend);
-    this.#budgets.seed(seeds);
+    await this.#budgets.seed(seeds);
   }
 
   /** Every budget in force with its current window's spend (GetBudget, the dashboard, metrics). */
@@ -113,14 +127,26 @@ export class Governance {
     return Promise.all(budgets.map(async (budget) => ({ budget, spend: await this.#budgets.spend(budget, now) })));
   }
 
-  /** What each team budget has left in its current window (reservations of calls in flight count as spent). */
+  /**
+   * What each team budget has left in its current window (reservations of calls in flight count as
+   * spent), for the metrics scrape, which is synchronous: a shared (Redis) budget store answers
+   * asynchronously, so its figure is the one read at the previous scrape.
+   */
   teamBudgetsLeft(): BudgetLeft[] {
     const now = (this.#options.clock ?? Date.now)();
-    return this.#generation.teamBudgets.map((budget) => {
-      const spend = this.#budgets.spend(budget, now);
+    const remember = (budget: Budget, spend: BudgetSpend) => {
       const left = budget.limitNanoUsd - spend.committedNanoUsd - spend.reservedNanoUsd;
-      return { team: budget.name, window: budget.window, remainingNanoUsd: left > 0n ? left : 0n };
-    });
+      this.#budgetsLeft.set(budget.id, { team: budget.name, window: budget.window, remainingNanoUsd: left > 0n ? left : 0n });
+    };
+    const result: BudgetLeft[] = [];
+    for (const budget of this.#generation.teamBudgets) {
+      const spend = this.#budgets.spend(budget, now);
+      if (spend instanceof Promise) void spend.then((s) => remember(budget, s)).catch(() => undefined);
+      else remember(budget, spend);
+      const known = this.#budgetsLeft.get(budget.id);
+      if (known) result.push(known);
+    }
+    return result;
   }
 
   #warnIfOpen(): void {

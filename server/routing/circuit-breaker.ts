@@ -87,6 +87,17 @@ export class CircuitBreaker implements Breaker {
     if (this.recentFailures.length >= this.config.failure_threshold) this.open(now);
   }
 
+  /** Another replica opened this circuit: skip the target for `cooldownMs` from `now`. */
+  openFor(cooldownMs: number, now: number): void {
+    this.open(now);
+    this.openUntil = now + cooldownMs;
+  }
+
+  /** Another replica's probe succeeded: the target answers again. */
+  reset(): void {
+    this.close();
+  }
+
   private close(): void {
     this.circuit = "closed";
     this.probe = undefined;

@@ -55,9 +55,16 @@ export class TargetState {
   }
 }
 
+/** A breaker a config reload can re-configure; the default is the in-process CircuitBreaker. */
+export type ConfigurableBreaker = Breaker & { configure(config: CircuitConfig): void };
+/** Makes the breaker of one alias's target (`key` is TargetStates.breakerKey); shared state supplies its own. */
+export type BreakerFactory = (key: string, config: CircuitConfig) => ConfigurableBreaker;
+
 export class TargetStates {
   private readonly stats = new Map<string, UpstreamStats>();
-  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly breakers = new Map<string, ConfigurableBreaker>();
+
+  constructor(private readonly makeBreaker: BreakerFactory = (_key, config) => new CircuitBreaker(config)) {}
 
   static key(provider: string, model: string): string {
     return `${provider}\u0000${model}`;
@@ -79,7 +86,7 @@ export class TargetStates {
     let breaker = this.breakers.get(breakerKey);
     if (breaker) breaker.configure(circuit);
     else {
-      breaker = new CircuitBreaker(circuit);
+      breaker = this.makeBreaker(breakerKey, circuit);
       this.breakers.set(breakerKey, breaker);
     }
     return new TargetState(stats, breaker);

@@ -134,10 +134,11 @@ class CollectedFamily implements Family {
     private readonly help: string,
     private readonly labelNames: readonly string[],
     private readonly collect: () => Iterable<{ labels: LabelValues; value: number }>,
+    private readonly type: "gauge" | "counter",
   ) {}
 
   render(out: string[]): void {
-    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`);
+    out.push(`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`);
     for (const { labels, value } of this.collect()) scalar(out, this.name, renderLabels(this.labelNames, labels), number(value));
   }
 }
@@ -179,8 +180,9 @@ export class Registry {
     );
   }
 
-  collected(name: string, help: string, labelNames: readonly string[], collect: () => Iterable<{ labels: LabelValues; value: number }>): void {
-    this.add(new CollectedFamily(name, help, labelNames, collect));
+  /** A family read from elsewhere at each scrape (a counter when what it reads only grows). */
+  collected(name: string, help: string, labelNames: readonly string[], collect: () => Iterable<{ labels: LabelValues; value: number }>, type: "gauge" | "counter" = "gauge"): void {
+    this.add(new CollectedFamily(name, help, labelNames, collect, type));
   }
 
   /** The text exposition of every family. */

@@ -23,6 +23,8 @@ export type MetricSources = {
   targets(): Iterable<TargetView>;
   /** Each team budget's remaining spend now. */
   budgets(): Iterable<BudgetView>;
+  /** Shared state (Redis) outages and what the failure policy did meanwhile, when shared_state is on. */
+  sharedState?(): { outages: number; admittedUnchecked: number; refused: number };
 };
 
 /** What one call on one (alias, provider, model, outcome) updates. */
@@ -99,6 +101,24 @@ export class GatewayMetrics {
     r.collected("switchboard_budget_remaining_nano_usd", "What each team budget has left in its current window, in nano-USD.", ["team", "window"], () =>
       budgetSeries(sources.budgets()),
     );
+
+    const shared = sources.sharedState;
+    if (shared) {
+      r.collected(
+        "switchboard_shared_state_events_total",
+        "Shared state (Redis): outages, calls admitted unchecked (on_failure: open) and calls refused (on_failure: closed) during them.",
+        ["event"],
+        () => {
+          const c = shared();
+          return [
+            { labels: ["outage"], value: c.outages },
+            { labels: ["admitted_unchecked"], value: c.admittedUnchecked },
+            { labels: ["refused"], value: c.refused },
+          ];
+        },
+        "counter",
+      );
+    }
 
     this.calls = new Keyed(2, ([method, code]) => calls.series(method!, code!));
     this.inFlight = new Keyed(1, ([method]) => inFlight.series(method!));

@@ -17,6 +17,8 @@ export type BudgetReservation = {
   readonly ok: true;
   /** The window each budget was reserved in, so settling after a rollover touches the right one. */
   readonly windowStarts: readonly number[];
+  /** A shared store's lease on the reservation (released at settling, or expiring by itself). */
+  readonly lease?: string;
 };
 
 export type BudgetShortfall = { readonly ok: false; readonly budget: Budget; readonly spend: BudgetSpend };
