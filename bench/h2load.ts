@@ -11,13 +11,18 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 const scratch = mkdtempSync(join(tmpdir(), "sb-bench-"));
 
-export function ensureH2load(): void {
+/** Installs a Debian package when its command is missing (the bench's load tool, Redis). */
+export function ensureCommand(command: string, versionFlag: string, debianPackage: string): void {
   try {
-    execFileSync("h2load", ["--version"], { stdio: "ignore" });
+    execFileSync(command, [versionFlag], { stdio: "ignore" });
   } catch {
-    console.error("== installing h2load (Debian nghttp2-client)");
-    execFileSync("sh", ["-c", "apt-get update -qq && apt-get install -y -qq nghttp2-client"], { stdio: "ignore" });
+    console.error(`== installing ${command} (Debian ${debianPackage})`);
+    execFileSync("sh", ["-c", `apt-get update -qq && apt-get install -y -qq ${debianPackage}`], { stdio: "ignore" });
   }
+}
+
+export function ensureH2load(): void {
+  ensureCommand("h2load", "--version", "nghttp2-client");
 }
 
 export type RequestSpec = {

@@ -116,6 +116,36 @@ export async function startFake(options: { latencyMs?: number; tokenIntervalMs?:
   return { ...proc, port };
 }
 
+/** A redis-server for the shared-state scenario: its own port, no persistence. */
+export async function startRedis(): Promise<Proc & { url: string }> {
+  const port = await freePort();
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: ["ignore", "pipe", "pipe"] });
+  let tail = "";
+  const lines = createInterface({ input: child.stdout! });
+  const ready = new Promise<string>((resolve, reject) => {
+    lines.on("line", (line) => {
+      tail = (tail + line + "\n").slice(-4000);
+      if (line.includes("Ready to accept connections")) resolve(line);
+    });
+    child.once("error", reject);
+    child.once("exit", (code) => reject(new Error(`redis-server exited (${code}) before it was ready:\n${tail}`)));
+  });
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const proc: Proc = {
+    name: "redis",
+    pid: child.pid!,
+    firstLine: ready,
+    output: () => tail,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+  await ready;
+  return { ...proc, url: `redis://127.0.0.1:${port}` };
+}
+
 export type FakeCounts = { ok: number; failed: number; open: number };
 
 export async function fakeCounts(port: number): Promise<FakeCounts> {

@@ -40,6 +40,7 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway gRPC fallback", "max throughput, gateway gRPC, fallback (503 then OK)"],
     ["throughput gateway gRPC policy on", "max throughput, gateway gRPC, policy on (key, limits, budgets, ledger, audit, metrics, OTLP traces)"],
     ["throughput gateway OpenAI API policy on", "max throughput, gateway OpenAI-compatible API (HTTP/1.1, 32 conns), policy on"],
+    ["throughput gateway gRPC policy on Redis", "max throughput, gateway gRPC, policy on with limits/budgets/circuits in Redis"],
     ["throughput Portkey", "max throughput, Portkey 1.15.2 (HTTP/1.1, 32 conns)"],
   ];
   for (const [name, figure] of names) {
@@ -53,6 +54,7 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway gRPC fallback", "gateway gRPC fallback / Portkey"],
     ["throughput gateway gRPC policy on", "gateway gRPC policy on / Portkey"],
     ["throughput gateway OpenAI API policy on", "gateway OpenAI API policy on / Portkey (same wire)"],
+    ["throughput gateway gRPC policy on Redis", "gateway gRPC policy on Redis / Portkey"],
   ] as const) {
     const ratios = rounds.map((r) => {
       const a = r.measured.get(name);
@@ -61,6 +63,12 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     });
     rows.push({ figure: `ratio ${label} (median of per-round ratios)`, value: `${fmt(median(ratios), 2)}×`, detail: `rounds: ${list(ratios, 2)}` });
   }
+  const redisRatios = rounds.map((r) => {
+    const a = r.measured.get("throughput gateway gRPC policy on Redis");
+    const b = r.measured.get("throughput gateway gRPC policy on");
+    return a && b && !a.failure && !b.failure ? a.rps / b.rps : Number.NaN;
+  });
+  rows.push({ figure: "ratio gateway gRPC policy on: Redis / in-process (median of per-round ratios)", value: `${fmt(median(redisRatios), 2)}×`, detail: `rounds: ${list(redisRatios, 2)}` });
   return rows;
 }
 
@@ -72,6 +80,7 @@ function cpuRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway gRPC fallback", "CPU per 1,000 calls, gateway gRPC fallback"],
     ["throughput gateway gRPC policy on", "CPU per 1,000 calls, gateway gRPC policy on"],
     ["throughput gateway OpenAI API policy on", "CPU per 1,000 calls, gateway OpenAI API policy on"],
+    ["throughput gateway gRPC policy on Redis", "CPU per 1,000 calls, gateway gRPC policy on Redis"],
     ["throughput Portkey", "CPU per 1,000 calls, Portkey"],
   ] as const) {
     const { ok, failures } = trusted(rounds, name);

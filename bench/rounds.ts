@@ -2,7 +2,7 @@
 // same loads. Rounds alternate which server goes first so drift on a noisy machine favours no one.
 import { h2loadCommand, type LoadShape, type RequestSpec } from "./h2load.js";
 import { measure, measureStreams, sampleGrpcStatus, type Measured, type StreamFigures } from "./measure.js";
-import { startFake, type Proc } from "./processes.js";
+import { startFake, startRedis, type Proc } from "./processes.js";
 import { BENCH_KEY, connectJsonBody, grpcBody, openaiApiBody, policyOnDocument, scenario, SERVICE, type Scenario } from "./scenarios.js";
 import { peerHeaders, startGateway, startPeer, type Server } from "./targets.js";
 
@@ -100,6 +100,15 @@ async function gatewayUnary(figures: RoundFigures, sizes: Sizes): Promise<void> 
   });
 }
 
+/** Policy on with the limits, budgets and circuits in Redis (shared_state), as N replicas would run it. */
+async function gatewayPolicyOnRedis(figures: RoundFigures, sizes: Sizes): Promise<void> {
+  const s = scenario("policy");
+  const fake = await startFake();
+  const redis = await startRedis();
+  const gateway = await startGateway({ ...s.document(fake.port), shared_state: { redis: redis.url, on_failure: "closed" } });
+  await withProcesses([redis, fake, gateway], () => gatewayThroughput(figures, "throughput gateway gRPC policy on Redis", gateway, fake.port, s, sizes));
+}
+
 async function gatewayPolicyOn(figures: RoundFigures, sizes: Sizes): Promise<void> {
   const s = scenario("policy");
   const fake = await startFake();
@@ -173,6 +182,7 @@ export async function runRound(index: number, sizes: Sizes, log: (line: string) 
     ["Portkey", () => peer(figures, sizes)],
     ["gateway policy on", () => gatewayPolicyOn(figures, sizes)],
     ["gateway OpenAI API policy on", () => gatewayOpenAIApi(figures, sizes)],
+    ["gateway policy on Redis", () => gatewayPolicyOnRedis(figures, sizes)],
     ["gateway fallback", () => gatewayFallback(figures, sizes)],
     ["gateway streams", () => gatewayStreams(figures, sizes)],
   ];

@@ -6,7 +6,7 @@
 import { cpus, loadavg, totalmem } from "node:os";
 import { execFileSync } from "node:child_process";
 import { parseArgs } from "node:util";
-import { ensureH2load } from "./h2load.js";
+import { ensureCommand, ensureH2load } from "./h2load.js";
 import { measureOpenStreams, openStreamRows } from "./open-streams.js";
 import { latencyPlot } from "./plot.js";
 import { writeResults } from "./results-file.js";
@@ -25,6 +25,7 @@ const rounds = Number(values.rounds ?? (full ? 3 : 2));
 const log = (line: string) => console.error(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
 
 ensureH2load();
+ensureCommand("redis-server", "--version", "redis-server");
 ensurePeer();
 const started = Date.now();
 const loadBefore = loadavg()[0]!;
