@@ -55,7 +55,7 @@ async function setup(t: ExecutionContext, options: GatewayOptions = {}) {
     },
     options,
   );
-  const as = (apiKey?: string) => createInferenceClient({ baseUrl: gw.baseUrl, apiKey, timeoutMs: 10_000 });
+  const as = (apiKey?: string) => createInferenceClient({ baseUrl: gw.baseUrl, apiKey, timeoutMs: 30_000 });
   return { ...gw, main, other, as };
 }
 

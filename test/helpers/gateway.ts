@@ -36,7 +36,8 @@ export async function startTestGateway(t: ExecutionContext, document: Record<str
   const gateway = await startGateway(config, { logDestination: sink, random: seededRandom(20261201), ...options });
   t.teardown(() => gateway.close(100));
   const baseUrl = `http://${gateway.address}`;
-  return { gateway, client: createInferenceClient({ baseUrl, timeoutMs: 10_000 }), baseUrl, logs };
+  // Generous: the first call of a file may load an SDK lazily while other test files start on the same cores.
+  return { gateway, client: createInferenceClient({ baseUrl, timeoutMs: 30_000 }), baseUrl, logs };
 }
 
 /** A config with one provider and one alias "chat" in front of it. */
