@@ -1,8 +1,9 @@
 // Three `switchboard serve` PROCESSES sharing one real redis-server (limits, budgets, circuits, key
-// changes) and one SQLite file (keys, ledger; WAL lets several processes share it): exact RPM across
-// replicas, no budget overshoot, a circuit opened on one replica honoured by the others, a key revoked
-// on one refused by the others within 1 s, and Redis stopped and restarted under on_failure closed
-// (these processes) and open (an in-process gateway on the same Redis). The limits' clock is frozen
+// changes) and one real PostgreSQL (keys, ledger, audit): exact RPM across replicas, no budget
+// overshoot, a circuit opened on one replica honoured by the others, a key revoked on one refused by
+// the others within 1 s, a replica killed with SIGKILL mid-load losing no answered call's ledger row,
+// and Redis stopped and restarted under on_failure closed (these processes) and open (an in-process
+// gateway on the same Redis). The limits' clock is frozen
 // (SWITCHBOARD_TEST_LIMITS_CLOCK_MS) so no bucket refills while a test runs.
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -21,11 +22,13 @@ import { startOpenAIFake } from "../fakes/openai.js";
 import type { FakeUpstream } from "../fakes/server.js";
 import { childOutput, type ChildOutput } from "../helpers/child-output.js";
 import { startTestGateway } from "../helpers/gateway.js";
+import { startPostgres } from "../helpers/postgres.js";
 import { startRedis, type TestRedis } from "../helpers/redis.js";
 
 const ADMIN_KEY = "admin-secret-for-replica-tests-01";
 const RPM_KEY = "sk-sb-replicas-rpm-key-0000000001";
 const BUDGET_KEY = "sk-sb-replicas-budget-key-000000001";
+const LOAD_KEY = "sk-sb-replicas-load-key-00000000001";
 const MODEL = "gpt-4o-mini";
 const CLI = ["--import=tsx", "server/cli.ts"];
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(OPENAI|ANTHROPIC|GEMINI|GOOGLE|AWS)_/.test(k) && !k.startsWith("SWITCHBOARD_")));
@@ -44,7 +47,7 @@ const bound = boundCompletion({
 const budgetUsd = (Number(bound.costNanoUsd) * 5.5) / 1e9;
 
 type Replica = { child: ChildProcess; output: ChildOutput; address: string; as(key: string): InferenceClient };
-type Cluster = { redis: TestRedis; main: FakeUpstream; broken: FakeUpstream; replicas: Replica[]; config: Record<string, unknown> };
+type Cluster = { redis: TestRedis; main: FakeUpstream; broken: FakeUpstream; replicas: Replica[]; config: Record<string, unknown>; file: string };
 
 const teardowns: (() => unknown)[] = [];
 const on = { teardown: (fn: () => unknown) => void teardowns.push(fn) };
@@ -59,8 +62,9 @@ async function serve(file: string): Promise<Replica> {
 }
 
 async function startCluster(): Promise<Cluster> {
-  const [redis, main, broken] = await Promise.all([startRedis(on as never), startOpenAIFake(), startOpenAIFake()]);
-  teardowns.push(() => main.close(), () => broken.close());
+  const [redis, main, broken, postgres] = await Promise.all([startRedis(on as never), startOpenAIFake(), startOpenAIFake(), startPostgres()]);
+  teardowns.push(() => postgres.stop(), () => main.close(), () => broken.close());
+  const databaseUrl = await postgres.createDatabase();
   main.setProgram(() => ({ kind: "reply", text: "ok", usage: { input: bound.inputTokens, output: bound.outputTokens } }));
   broken.setProgram(() => ({ kind: "error", error: "server_error" }));
   const dir = await mkdtemp(join(tmpdir(), "sb-replicas-"));
@@ -70,7 +74,7 @@ async function startCluster(): Promise<Cluster> {
     listen: "127.0.0.1:0",
     log_level: "info",
     auth: { admin_key: ADMIN_KEY },
-    store: { sqlite: { path: join(dir, "switchboard.db") } },
+    store: { postgres: { url: databaseUrl } },
     // A long poll: the key test proves the pub/sub path, not the fallback.
     shared_state: { redis: redis.url, on_failure: "closed", key_poll_ms: 600_000 },
     providers: { main: provider(main), broken: provider(broken) },
@@ -78,18 +82,18 @@ async function startCluster(): Promise<Cluster> {
       chat: { retry: { max_attempts: 1 }, assumed_output_tokens: 100, targets: [{ provider: "main", model: MODEL }] },
       flaky: { retry: { max_attempts: 1 }, circuit: { failure_threshold: 2, window_ms: 600_000, cooldown_ms: 600_000 }, targets: [{ provider: "broken", model: MODEL }] },
     },
-    teams: { rpm: {}, spend: { budget: { usd: budgetUsd, window: "month" } } },
+    teams: { rpm: {}, spend: { budget: { usd: budgetUsd, window: "month" } }, load: {} },
     keys: [
       { name: "rpm-key", team: "rpm", secret: RPM_KEY, rpm: 60 },
       { name: "budget-key", team: "spend", secret: BUDGET_KEY },
+      { name: "load-key", team: "load", secret: LOAD_KEY },
     ],
   };
   const file = join(dir, "switchboard.yaml");
   await writeFile(file, JSON.stringify(config));
-  // The first creates the database; the other two open it side by side.
-  const first = await serve(file);
-  const others = await Promise.all([serve(file), serve(file)]);
-  return { redis, main, broken, replicas: [first, ...others], config };
+  // All three start at once: their migrations must not race (an advisory lock orders them).
+  const replicas = await Promise.all([serve(file), serve(file), serve(file)]);
+  return { redis, main, broken, replicas, config, file };
 }
 
 test.before(() => {
@@ -184,6 +188,44 @@ test.serial("key-revoked-on-one-replica-is-refused-by-the-others-within-1-s", as
   }
   const refused = ConnectError.from(await t.throwsAsync(others[0]!.complete(hi)));
   t.regex(refused.rawMessage, /revoked/);
+});
+
+test.serial("replica-killed-mid-load-loses-no-answered-row-and-writes-none-twice", async (t) => {
+  const { replicas, file } = await cluster;
+  const answered: string[] = [];
+  const clients = replicas.map((r) => r.as(LOAD_KEY));
+  let victimAnswers = 0;
+  let killed = false;
+  const victim = replicas[2]!;
+  // 90 calls spread over the three replicas; the third is killed once it has answered 5.
+  const calls = Array.from({ length: 90 }, async (_, i) => {
+    const replica = i % 3;
+    let requestId: string | null = null;
+    await clients[replica]!.complete(hi, { onHeader: (h) => (requestId = h.get("x-request-id")) });
+    if (requestId) answered.push(requestId);
+    if (replica === 2 && ++victimAnswers === 5 && !killed) {
+      killed = true;
+      victim.child.kill("SIGKILL");
+    }
+  });
+  const outcome = await settled(calls);
+  t.true(killed, "the replica was killed mid-load");
+  t.true(outcome.refused.length > 0 || outcome.ok === 90, "calls on the killed replica may fail; none may be lost silently");
+  t.is(answered.length, outcome.ok);
+  // Restarted on the same database, it serves again.
+  const restarted = await serve(file);
+  replicas[2] = restarted;
+  t.truthy((await restarted.as(LOAD_KEY).complete(hi)).route);
+  const admin = createClient(AdminService, createGrpcTransport({ baseUrl: `http://${replicas[0]!.address}` }));
+  const rows: string[] = [];
+  for await (const line of admin.exportLedger({}, { headers: { authorization: `Bearer ${ADMIN_KEY}` } })) {
+    const row = JSON.parse(line.json) as { requestId: string; keyName: string };
+    if (row.keyName === "load-key") rows.push(row.requestId);
+  }
+  const counts = new Map<string, number>();
+  for (const id of rows) counts.set(id, (counts.get(id) ?? 0) + 1);
+  t.deepEqual([...counts.values()].filter((n) => n > 1), [], "no row is written twice");
+  t.deepEqual(answered.filter((id) => !counts.has(id)), [], "every answered call has its row");
 });
 
 test.serial("redis-stopped-closed-refuses-unavailable-open-admits-and-both-recover-without-restart", async (t) => {
