@@ -9,7 +9,7 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { CompleteRequestSchema, InferenceService } from "../gen/switchboard/v1/inference_pb.js";
 import { userText } from "../clients/inference-client.js";
 import type { PolicyStep } from "../server/policy/chain.js";
-import type { LedgerRow, Store } from "../server/store/store.js";
+import { ledgerRows, waitForLedgerRows } from "./helpers/ledger.js";
 import { startOpenAIFake } from "./fakes/openai.js";
 import { useFake } from "./helpers/fakes.js";
 import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";
@@ -20,21 +20,8 @@ async function setup(t: ExecutionContext, policy: PolicyStep[] = []) {
   return { fake, ...gw, store: gw.gateway.store };
 }
 
-async function rows(store: Store): Promise<LedgerRow[]> {
-  const all: LedgerRow[] = [];
-  for await (const row of store.exportLedger()) all.push(row);
-  return all;
-}
-
-/** Waits for the store to hold `count` rows (a cancelled call's row lands after the caller left). */
-async function waitForRows(store: Store, count: number, timeoutMs = 5000): Promise<LedgerRow[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await rows(store);
-    if (found.length >= count || Date.now() > until) return found;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+const rows = ledgerRows;
+const waitForRows = waitForLedgerRows;
 
 test("ledger-row-for-a-success: committed before the response, with the response's cost and the x-request-id header", async (t) => {
   const { fake, client, store } = await setup(t);

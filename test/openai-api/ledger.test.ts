@@ -5,24 +5,13 @@ import { createHash } from "node:crypto";
 import test from "ava";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { CompleteRequestSchema, Role } from "../../gen/switchboard/v1/inference_pb.js";
-import type { LedgerRow, Store } from "../../server/store/store.js";
+import type { LedgerRow } from "../../server/store/store.js";
+import { ledgerRows, waitForLedgerRows } from "../helpers/ledger.js";
 import { openaiRow } from "../conformance/rows/openai.js";
 import { startWithRow } from "./setup.js";
 
-async function rows(store: Store): Promise<LedgerRow[]> {
-  const all: LedgerRow[] = [];
-  for await (const row of store.exportLedger()) all.push(row);
-  return all;
-}
-
-async function waitForRows(store: Store, count: number, timeoutMs = 5000): Promise<LedgerRow[]> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await rows(store);
-    if (found.length >= count || Date.now() > until) return found;
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-}
+const rows = ledgerRows;
+const waitForRows = waitForLedgerRows;
 
 /** What must match between the two doors: everything but the call's identity, timing and protocol. */
 function comparable(row: LedgerRow) {

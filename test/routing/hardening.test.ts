@@ -176,7 +176,8 @@ test("deadline-ended-stream-reports-usage: a stream the caller's deadline ends a
   const up = await startUpstreams(t, ["a"]);
   const { client, logs } = await routingGateway(t, up, { chat: { idle_timeout_ms: 60_000, targets: [target("a")] } });
   up.a.enqueue(stallAfterOne);
-  const { kinds, error } = await streamUntilError(client.streamComplete(ask(), { timeoutMs: 1500 }));
+  // The stream stalls after its first delta; the deadline must leave time for that delta on a busy machine.
+  const { kinds, error } = await streamUntilError(client.streamComplete(ask(), { timeoutMs: 4000 }));
   t.is(error.code, Code.DeadlineExceeded);
   t.deepEqual(kinds, ["textDelta"]);
   await up.a.settled(2000);

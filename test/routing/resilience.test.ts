@@ -81,7 +81,8 @@ test("public endpoint throttled → falls back to the internal target", async (t
       targets: [target("public", { priority: 1 }), { provider: "internal", model: "llama-3-8b-internal", priority: 2, internal: true }],
     },
   });
-  const res = await client.complete(ask());
+  // A 10 s deadline: the 20 s retry-after cannot be waited out, so the router falls back at once.
+  const res = await client.complete(ask(), { timeoutMs: 10_000 });
   t.is(res.route?.provider, "internal");
   t.is(res.route?.targetModel, "llama-3-8b-internal");
   t.deepEqual(log(res), ["public:RESOURCE_EXHAUSTED", "internal:OK"]);
