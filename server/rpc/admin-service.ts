@@ -6,6 +6,7 @@ import type { AdminService } from "../../gen/switchboard/v1/admin_pb.js";
 import type { AdminCalls, AdminContext } from "./admin-calls.js";
 import { toConnectError } from "./errors.js";
 import { UndecodableRequest, toGrpcStatus } from "./grpc-definition.js";
+import { drained } from "./grpc-door.js";
 
 const fromConnect = (ctx: HandlerContext): AdminContext => ({ header: (name) => ctx.requestHeader.get(name) ?? undefined, signal: ctx.signal });
 
@@ -47,18 +48,6 @@ function unary<Req>(run: (ctx: AdminContext, request: Req) => Promise<unknown>, 
   };
 }
 
-function drainedOrCancelled(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      call.off("drain", done);
-      call.off("cancelled", done);
-      resolve();
-    };
-    call.once("drain", done);
-    call.once("cancelled", done);
-  });
-}
-
 function serverStream<Req>(run: (ctx: AdminContext, request: Req) => AsyncIterable<unknown>, logError: (e: unknown) => void): grpc.handleServerStreamingCall<Req | UndecodableRequest, unknown> {
   return (call) => {
     const request = call.request;
@@ -71,7 +60,7 @@ function serverStream<Req>(run: (ctx: AdminContext, request: Req) => AsyncIterab
         for await (const message of run(fromGrpc(call), request)) {
           if (call.cancelled) return;
           // Exports are read page by page; waiting for the transport keeps memory flat.
-          if (!call.write(message)) await drainedOrCancelled(call);
+          if (!call.write(message)) await drained(call);
         }
         call.end();
       } catch (error) {

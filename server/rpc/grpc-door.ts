@@ -94,7 +94,7 @@ function unary<Req>(method: Method, run: (call: InboundCall, request: Req) => Pr
 }
 
 /** Waits for the transport to take more, or for the call to end. */
-function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
+export function drained(call: grpc.ServerWritableStream<unknown, unknown>): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       call.off("drain", done);
