@@ -73,17 +73,17 @@ export const createAnthropicProvider: ProviderFactory<"anthropic"> = (name, opti
     timeoutMs: options.timeoutMs,
     classify: (error) => classify(name, error),
 
-    async sendUnary(request, target, signal) {
-      const message = await client.messages.create(buildMessagesBody(request, target.model, name), { signal });
+    async sendUnary(request, target, signal, headers) {
+      const message = await client.messages.create(buildMessagesBody(request, target.model, name), { signal, headers });
       if (!message || typeof message !== "object" || !Array.isArray(message.content)) {
         throw new UpstreamError("malformed", name, `provider "${name}" answered without message content`);
       }
       return completionFromMessage(message);
     },
 
-    async openStream(request, target, signal) {
+    async openStream(request, target, signal, headers) {
       const body = { ...buildMessagesBody(request, target.model, name), stream: true as const };
-      const chunks = await client.messages.create(body, { signal });
+      const chunks = await client.messages.create(body, { signal, headers });
       return { chunks, decoder: new MessagesStreamDecoder() };
     },
 

@@ -22,7 +22,8 @@ import { redact } from "../core/redact.js";
 import type { ConverseStreamOutput } from "@aws-sdk/client-bedrock-runtime";
 import { ConverseStreamDecoder, buildConverseBody, completionFromConverse } from "./bedrock-converse.js";
 import type { BedrockOptions } from "./options.js";
-import type { ProviderFactory } from "./provider.js";
+import { addUpstreamHeaders } from "./aws-headers.js";
+import type { ProviderFactory, UpstreamHeaders } from "./provider.js";
 import { createAdapter, type UpstreamEmbeddings } from "./runner.js";
 import type { Transport } from "./transport.js";
 
@@ -169,19 +170,18 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, options:
 
   const malformed = (what: string) => new UpstreamError("malformed", name, `provider "${name}" answered ${what}`);
 
-  async function invokeJson(modelId: string, body: unknown, signal: AbortSignal): Promise<Record<string, unknown>> {
-    const response = await client.send(
-      new InvokeModelCommand({ modelId, body: JSON.stringify(body), contentType: "application/json", accept: "application/json" }),
-      { abortSignal: signal },
-    );
+  async function invokeJson(modelId: string, body: unknown, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<Record<string, unknown>> {
+    const command = new InvokeModelCommand({ modelId, body: JSON.stringify(body), contentType: "application/json", accept: "application/json" });
+    addUpstreamHeaders(command, headers);
+    const response = await client.send(command, { abortSignal: signal });
     const parsed: unknown = JSON.parse(new TextDecoder().decode(response.body));
     if (typeof parsed !== "object" || parsed === null) throw malformed("a body that is not a JSON object");
     return parsed as Record<string, unknown>;
   }
 
-  async function embedTitan(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal): Promise<UpstreamEmbeddings> {
+  async function embedTitan(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<UpstreamEmbeddings> {
     const answers = await mapLimited(inputs, EMBED_CONCURRENCY, signal, (inputText, s) =>
-      invokeJson(model, { inputText, ...(dimensions !== undefined ? { dimensions } : {}) }, s),
+      invokeJson(model, { inputText, ...(dimensions !== undefined ? { dimensions } : {}) }, s, headers),
     );
     const vectors = answers.map((a) => {
       if (!isVector(a.embedding)) throw malformed("without an embedding");
@@ -192,11 +192,11 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, options:
     return { vectors, usage: counted ? { inputTokens: counts.reduce((sum: number, n) => sum + (n as number), 0) } : undefined };
   }
 
-  async function embedCohere(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal): Promise<UpstreamEmbeddings> {
+  async function embedCohere(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<UpstreamEmbeddings> {
     const batches: string[][] = [];
     for (let i = 0; i < inputs.length; i += COHERE_BATCH) batches.push(inputs.slice(i, i + COHERE_BATCH));
     const answers = await mapLimited(batches, EMBED_CONCURRENCY, signal, (texts, s) =>
-      invokeJson(model, { texts, input_type: "search_document", ...(dimensions !== undefined ? { output_dimension: dimensions } : {}) }, s),
+      invokeJson(model, { texts, input_type: "search_document", ...(dimensions !== undefined ? { output_dimension: dimensions } : {}) }, s, headers),
     );
     const vectors = answers.flatMap((a, i) => {
       // embed-v3 answers a list of vectors; embed-v4 may answer them by type ({float: [...]}).
@@ -214,22 +214,24 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, options:
     timeoutMs: options.timeoutMs,
     classify: (error) => classify(name, error),
 
-    async sendUnary(request, target, signal) {
+    async sendUnary(request, target, signal, headers) {
       const command = new ConverseCommand({ modelId: target.model, ...buildConverseBody(name, request) });
+      addUpstreamHeaders(command, headers);
       return completionFromConverse(name, await client.send(command, { abortSignal: signal }));
     },
 
-    async openStream(request, target, signal) {
+    async openStream(request, target, signal, headers) {
       const command = new ConverseStreamCommand({ modelId: target.model, ...buildConverseBody(name, request) });
+      addUpstreamHeaders(command, headers);
       const response = await client.send(command, { abortSignal: signal });
       if (!response.stream) throw malformed("without an event stream");
       return { chunks: response.stream, decoder: new ConverseStreamDecoder(response.$metadata.requestId ?? "") };
     },
 
-    async embed(request, target, signal) {
+    async embed(request, target, signal, headers) {
       const family = embeddingFamily(target.model);
-      if (family === "titan") return embedTitan(target.model, request.inputs, request.dimensions, signal);
-      if (family === "cohere") return embedCohere(target.model, request.inputs, request.dimensions, signal);
+      if (family === "titan") return embedTitan(target.model, request.inputs, request.dimensions, signal, headers);
+      if (family === "cohere") return embedCohere(target.model, request.inputs, request.dimensions, signal, headers);
       throw new UpstreamError(
         "unsupported",
         name,

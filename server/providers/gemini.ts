@@ -5,7 +5,7 @@ import { ApiError, GoogleGenAI, type EmbedContentResponse, type GenerateContentR
 import { UpstreamError, upstreamErrorFromHttp, upstreamErrorFromUnknown } from "../core/errors.js";
 import { GeminiStreamDecoder, buildGeminiRequest, completionFromGemini, isGenerateContentResponse } from "./gemini-wire.js";
 import type { GeminiOptions } from "./options.js";
-import type { ProviderAdapter, ProviderFactory } from "./provider.js";
+import type { ProviderAdapter, ProviderFactory, UpstreamHeaders } from "./provider.js";
 import { createAdapter, type ReportedUsage } from "./runner.js";
 
 /** google.rpc.Status as Google puts it in error bodies. */
@@ -104,12 +104,17 @@ function embeddingUsage(responses: EmbedContentResponse[]): ReportedUsage | unde
   return counted > 0 ? { inputTokens: counted } : undefined;
 }
 
+/** The SDK's per-request HTTP options carrying an attempt's upstream headers (merged over the client's). */
+function httpOptions(headers: UpstreamHeaders | undefined): { httpOptions?: { headers: Record<string, string> } } {
+  return headers === undefined ? {} : { httpOptions: { headers: { ...headers } } };
+}
+
 function geminiAdapter(name: string, timeoutMs: number | undefined, client: GoogleGenAI, vertex: boolean): ProviderAdapter {
-  async function embedBatch(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal) {
+  async function embedBatch(model: string, inputs: string[], dimensions: number | undefined, signal: AbortSignal, headers: UpstreamHeaders | undefined) {
     return client.models.embedContent({
       model,
       contents: inputs,
-      config: { abortSignal: signal, ...(dimensions !== undefined ? { outputDimensionality: dimensions } : {}) },
+      config: { abortSignal: signal, ...httpOptions(headers), ...(dimensions !== undefined ? { outputDimensionality: dimensions } : {}) },
     });
   }
 
@@ -119,27 +124,27 @@ function geminiAdapter(name: string, timeoutMs: number | undefined, client: Goog
     timeoutMs,
     classify: (error) => classify(name, error),
 
-    async sendUnary(request, target, signal) {
+    async sendUnary(request, target, signal, headers) {
       const { contents, config } = buildGeminiRequest(name, request, signal);
-      const response: unknown = await client.models.generateContent({ model: target.model, contents, config });
+      const response: unknown = await client.models.generateContent({ model: target.model, contents, config: { ...config, ...httpOptions(headers) } });
       if (!isGenerateContentResponse(response)) throw malformed(name, "without candidates");
       return completionFromGemini(response);
     },
 
-    async openStream(request, target, signal) {
+    async openStream(request, target, signal, headers) {
       // The signal also stops the SDK's body reader, so an abort or an early return frees the socket.
       const { contents, config } = buildGeminiRequest(name, request, signal);
-      const chunks = await client.models.generateContentStream({ model: target.model, contents, config });
+      const chunks = await client.models.generateContentStream({ model: target.model, contents, config: { ...config, ...httpOptions(headers) } });
       return { chunks, decoder: new GeminiStreamDecoder() };
     },
 
-    async embed(request, target, signal) {
+    async embed(request, target, signal, headers) {
       // On Vertex AI, Gemini embedding models take one input per request (the SDK would merge a
       // list into one content); the text-embedding-* models take a batch.
       const oneByOne = vertex && /gemini/i.test(target.model);
       const responses = oneByOne
-        ? await Promise.all(request.inputs.map((input) => embedBatch(target.model, [input], request.dimensions, signal)))
-        : [await embedBatch(target.model, request.inputs, request.dimensions, signal)];
+        ? await Promise.all(request.inputs.map((input) => embedBatch(target.model, [input], request.dimensions, signal, headers)))
+        : [await embedBatch(target.model, request.inputs, request.dimensions, signal, headers)];
       const vectors = responses.flatMap((r) => r.embeddings ?? []).map((e) => e.values ?? []);
       if (vectors.length !== request.inputs.length || vectors.some((v) => v.length === 0)) {
         throw malformed(name, `${vectors.length} embeddings for ${request.inputs.length} inputs`);

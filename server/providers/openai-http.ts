@@ -26,9 +26,9 @@ export type OpenAIHttpOptions = {
 
 export interface OpenAIHttpClient {
   /** POSTs `body` as JSON to `path` under the base URL; the JSON object answered. */
-  post(path: string, body: object, signal?: AbortSignal): Promise<JsonObject>;
+  post(path: string, body: object, signal?: AbortSignal, extraHeaders?: Readonly<Record<string, string>>): Promise<JsonObject>;
   /** POSTs a streaming request; the JSON object of every SSE event up to `[DONE]`. */
-  stream(path: string, body: object, signal?: AbortSignal): Promise<AsyncIterable<JsonObject>>;
+  stream(path: string, body: object, signal?: AbortSignal, extraHeaders?: Readonly<Record<string, string>>): Promise<AsyncIterable<JsonObject>>;
 }
 
 const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
@@ -139,21 +139,21 @@ export function createOpenAIHttpClient(options: OpenAIHttpOptions): OpenAIHttpCl
     return url;
   };
 
-  async function send(path: string, body: object, signal: AbortSignal | undefined): Promise<HttpResponse> {
-    const response = await request(urlFor(path), { method: "POST", headers, body: JSON.stringify(body), signal });
+  async function send(path: string, body: object, signal: AbortSignal | undefined, extra: Readonly<Record<string, string>> | undefined): Promise<HttpResponse> {
+    const response = await request(urlFor(path), { method: "POST", headers: extra ? { ...headers, ...extra } : headers, body: JSON.stringify(body), signal });
     if (response.statusCode < 200 || response.statusCode > 299) throw await statusError(provider, response);
     return response;
   }
 
   return {
-    async post(path, body, signal) {
-      const response = await send(path, body, signal);
+    async post(path, body, signal, extraHeaders) {
+      const response = await send(path, body, signal, extraHeaders);
       const answer = JSON.parse(await response.body.text()) as unknown;
       if (!isObject(answer)) throw notAnObject(provider, "a body");
       return answer;
     },
-    async stream(path, body, signal) {
-      return sseObjects(provider, (await send(path, body, signal)).body);
+    async stream(path, body, signal, extraHeaders) {
+      return sseObjects(provider, (await send(path, body, signal, extraHeaders)).body);
     },
   };
 }

@@ -47,25 +47,25 @@ function openAIAdapter(
     timeoutMs,
     classify: (error) => upstreamErrorFromUnknown(name, error),
 
-    async sendUnary(request, target, signal) {
-      const response = await client.post("/chat/completions", buildChatBody(request, target.model, wire), signal);
+    async sendUnary(request, target, signal, headers) {
+      const response = await client.post("/chat/completions", buildChatBody(request, target.model, wire), signal, headers);
       if (!Array.isArray(response.choices)) throw malformed(name, "without choices");
       return completionFromChat(response as unknown as ChatCompletion);
     },
 
-    async openStream(request, target, signal) {
-      const chunks = await client.stream("/chat/completions", streamingChatBody(request, target.model, wire), signal);
+    async openStream(request, target, signal, headers) {
+      const chunks = await client.stream("/chat/completions", streamingChatBody(request, target.model, wire), signal, headers);
       return { chunks: chunks as AsyncIterable<unknown> as AsyncIterable<ChatCompletionChunk>, decoder: new ChatStreamDecoder() };
     },
 
-    async embed(request, target, signal) {
+    async embed(request, target, signal, headers) {
       const body = {
         model: target.model,
         input: request.inputs,
         encoding_format: "float",
         ...(request.dimensions !== undefined ? { dimensions: request.dimensions } : {}),
       };
-      return embeddingsFrom(name, await client.post("/embeddings", body, signal));
+      return embeddingsFrom(name, await client.post("/embeddings", body, signal, headers));
     },
 
     async close() {},

@@ -20,7 +20,7 @@ import type {
 } from "../core/types.js";
 import { connectFailure } from "./network-errors.js";
 import type { ProviderType } from "./options.js";
-import type { DoneEvent, ProviderAdapter, UpstreamTarget } from "./provider.js";
+import type { DoneEvent, ProviderAdapter, UpstreamHeaders, UpstreamTarget } from "./provider.js";
 import { isJsonObjectText, malformedArguments } from "./wire-common.js";
 
 /** The counts an upstream reported; the runner estimates the ones it left out. */
@@ -48,10 +48,11 @@ export type AdapterParts<Chunk> = {
   timeoutMs: number | undefined;
   /** The provider's error classifier, for errors that are neither the caller's abort nor a failed connect. */
   classify(error: unknown): UpstreamError;
-  sendUnary(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal): Promise<UpstreamCompletion>;
+  /** `headers` (the attempt's trace context), when given, must reach every upstream request of the call. */
+  sendUnary(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<UpstreamCompletion>;
   /** Starts the upstream stream; `signal` must reach the SDK call, so aborting it ends the request. */
-  openStream(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal): Promise<OpenedStream<Chunk>>;
-  embed(request: EmbeddingRequest, target: UpstreamTarget, signal: AbortSignal): Promise<UpstreamEmbeddings>;
+  openStream(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<OpenedStream<Chunk>>;
+  embed(request: EmbeddingRequest, target: UpstreamTarget, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<UpstreamEmbeddings>;
   close(): Promise<void>;
 };
 
@@ -133,7 +134,7 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
     return connectFailure(name, error) ?? parts.classify(error);
   }
 
-  async function* stream(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal): AsyncGenerator<StreamEvent> {
+  async function* stream(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal, headers?: UpstreamHeaders): AsyncGenerator<StreamEvent> {
     if (signal.aborted) throw signal.reason;
     const upstream = new AbortController();
     const forward = () => upstream.abort(signal.reason);
@@ -143,7 +144,7 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
     try {
       let decoder: StreamDecoder<Chunk>;
       try {
-        const opened = await parts.openStream(request, target, upstream.signal);
+        const opened = await parts.openStream(request, target, upstream.signal, headers);
         decoder = opened.decoder;
         for await (const chunk of opened.chunks) {
           for (const event of decoder.push(chunk)) {
@@ -176,11 +177,11 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
     type: parts.type,
     timeoutMs: parts.timeoutMs,
 
-    async complete(request, target, signal): Promise<Completion> {
+    async complete(request, target, signal, headers): Promise<Completion> {
       let answer: UpstreamCompletion;
       try {
         if (signal.aborted) throw signal.reason;
-        answer = await parts.sendUnary(request, target, signal);
+        answer = await parts.sendUnary(request, target, signal, headers);
       } catch (error) {
         throw failure(error, signal);
       }
@@ -190,11 +191,11 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
 
     stream,
 
-    async embed(request, target, signal): Promise<Embeddings> {
+    async embed(request, target, signal, headers): Promise<Embeddings> {
       let answer: UpstreamEmbeddings;
       try {
         if (signal.aborted) throw signal.reason;
-        answer = await parts.embed(request, target, signal);
+        answer = await parts.embed(request, target, signal, headers);
       } catch (error) {
         throw failure(error, signal);
       }

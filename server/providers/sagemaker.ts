@@ -18,6 +18,7 @@ import { redact } from "../core/redact.js";
 import type { CompletionRequest } from "../core/types.js";
 import { LineSplitter } from "./line-splitter.js";
 import type { SageMakerOptions } from "./options.js";
+import { addUpstreamHeaders } from "./aws-headers.js";
 import type { ProviderFactory, UpstreamTarget } from "./provider.js";
 import { createAdapter } from "./runner.js";
 import { openAIPayload } from "./sagemaker-payload.js";
@@ -148,14 +149,16 @@ export const createSageMakerProvider: ProviderFactory<"sagemaker"> = (name, opti
     timeoutMs: options.timeoutMs,
     classify: (error) => classify(name, error),
 
-    async sendUnary(request, target, signal) {
+    async sendUnary(request, target, signal, headers) {
       const command = new InvokeEndpointCommand({ ...input(request, target, false), Accept: "application/json" });
+      addUpstreamHeaders(command, headers);
       const response = await client.send(command, { abortSignal: signal });
       return codec.completion(parseJson(name, response.Body));
     },
 
-    async openStream(request, target, signal) {
+    async openStream(request, target, signal, headers) {
       const command = new InvokeEndpointWithResponseStreamCommand(input(request, target, true));
+      addUpstreamHeaders(command, headers);
       const response = await client.send(command, { abortSignal: signal });
       return { chunks: bodyLines(response.Body), decoder: codec.streamDecoder() };
     },

@@ -12,7 +12,6 @@ import { NodeHttp2Handler, NodeHttpHandler, type NodeHttp2HandlerOptions } from 
 import { HttpsProxyAgent } from "https-proxy-agent";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
-import { setTraceHeaders, withTraceHeaders } from "../telemetry/trace-context.js";
 import { ProxyRoutes, proxySettings } from "./proxy-env.js";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
@@ -80,25 +79,6 @@ function responseHeaders(raw: Record<string, string | string[] | undefined>): He
   return headers;
 }
 
-type AwsRequest = Parameters<NodeHttpHandler["handle"]>[0];
-type AwsHandleOptions = Parameters<NodeHttpHandler["handle"]>[1];
-
-// Signing happened before the handler runs; SigV4 signs only the headers it listed, so a trace
-// header added here leaves the signature valid.
-class TracedHttp1Handler extends NodeHttpHandler {
-  override handle(request: AwsRequest, options?: AwsHandleOptions) {
-    setTraceHeaders(request.headers);
-    return super.handle(request, options);
-  }
-}
-
-class TracedHttp2Handler extends NodeHttp2Handler {
-  override handle(request: AwsRequest, options?: AwsHandleOptions) {
-    setTraceHeaders(request.headers);
-    return super.handle(request, options);
-  }
-}
-
 /** A fetch over undici.request: no Request/Headers objects on the way out, a plain stream back. */
 export function createUndiciFetch(dispatcher: Dispatcher): FetchLike {
   return async (input, init) => {
@@ -118,7 +98,7 @@ export function createUndiciFetch(dispatcher: Dispatcher): FetchLike {
     }
     const response = await request(url, {
       method: method as Dispatcher.HttpMethod,
-      headers: withTraceHeaders(headers),
+      headers,
       body,
       signal: signal ?? undefined,
       dispatcher,
@@ -162,15 +142,15 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const proxyFor = (url: string) => routes?.proxyFor(url);
   return {
     fetch: createUndiciFetch(dispatcher),
-    request: (url, { method, headers, body, signal }) => request(url, { method, headers: withTraceHeaders(headers), body, signal, dispatcher }),
+    request: (url, { method, headers, body, signal }) => request(url, { method, headers, body, signal, dispatcher }),
     proxyFor,
     awsHttp1Handler(endpoint) {
       const proxy = proxyFor(endpoint);
-      if (!proxy) return new TracedHttp1Handler({ httpAgent, httpsAgent });
+      if (!proxy) return new NodeHttpHandler({ httpAgent, httpsAgent });
       const agent = tunnelFor(proxy);
-      return new TracedHttp1Handler({ httpAgent: agent, httpsAgent: agent });
+      return new NodeHttpHandler({ httpAgent: agent, httpsAgent: agent });
     },
-    awsHttp2Handler: (options) => new TracedHttp2Handler(options),
+    awsHttp2Handler: (options) => new NodeHttp2Handler(options),
     async close() {
       httpAgent.destroy();
       httpsAgent.destroy();

@@ -17,7 +17,10 @@ export type AttemptStart = {
   hedged: boolean;
 };
 
+/** Headers an observer has an attempt's upstream requests carry (its trace context). */
+export type AttemptHeaders = Readonly<Record<string, string>>;
+
 export interface AttemptObserver {
   /** Runs one upstream attempt and returns what `run` returns, unchanged (also its rejection). */
-  attempt<T>(start: AttemptStart, run: () => Promise<T>): Promise<T>;
+  attempt<T>(start: AttemptStart, run: (headers?: AttemptHeaders) => Promise<T>): Promise<T>;
 }

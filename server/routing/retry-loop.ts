@@ -11,7 +11,7 @@ import type { ProviderAdapter, UpstreamTarget } from "../providers/provider.js";
 import { SKIPPED_CIRCUIT_OPEN, type AttemptRecord } from "./billing.js";
 import type { Admission, Verdict } from "./circuit-breaker.js";
 import type { AttemptControl, CallScope } from "./deadline.js";
-import type { AttemptObserver } from "./observer.js";
+import type { AttemptHeaders, AttemptObserver } from "./observer.js";
 import type { TargetState } from "./target-state.js";
 
 export type PlannedTarget = {
@@ -22,7 +22,8 @@ export type PlannedTarget = {
   price: ModelPrice | undefined;
 };
 
-export type Attempt<T> = (target: PlannedTarget, control: AttemptControl) => Promise<T>;
+/** One upstream attempt; `headers` are what the observer adds to its upstream requests (trace context). */
+export type Attempt<T> = (target: PlannedTarget, control: AttemptControl, headers?: AttemptHeaders) => Promise<T>;
 
 /** The attempt that answered. For streams its verdict waits until the stream ends (settleWinner). */
 export type Winner<T> = {
@@ -193,7 +194,7 @@ function observed<T>(ctx: AttemptContext<T>, target: PlannedTarget, lane: Lane, 
     number: ctx.started,
     hedged: lane.hedged,
   };
-  return ctx.observer!.attempt(start, () => ctx.attempt(target, control));
+  return ctx.observer!.attempt(start, (headers) => ctx.attempt(target, control, headers));
 }
 
 function backoff(policy: AliasConfig, random: () => number, retry: number, retryAfterMs: number | undefined): number {

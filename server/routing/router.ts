@@ -259,9 +259,9 @@ export class Router {
   async complete(request: CompletionRequest, options: CallOptions): Promise<RoutedCompletion> {
     this.active++;
     try {
-      const run = await this.execute(request, options, async (target, control): Promise<Completion> => {
+      const run = await this.execute(request, options, async (target, control, headers): Promise<Completion> => {
         try {
-          return await target.adapter.complete(request, target.upstream, control.signal);
+          return await target.adapter.complete(request, target.upstream, control.signal, headers);
         } catch (error) {
           if (isRefusal(error)) return { id: "", text: "", toolCalls: [], finishReason: "content_filter", usage: emptyUsage() };
           throw error;
@@ -278,7 +278,7 @@ export class Router {
   async embed(request: EmbeddingRequest, options: CallOptions): Promise<RoutedEmbeddings> {
     this.active++;
     try {
-      const run = await this.execute(request, options, (target, control) => target.adapter.embed(request, target.upstream, control.signal));
+      const run = await this.execute(request, options, (target, control, headers) => target.adapter.embed(request, target.upstream, control.signal, headers));
       run.scope.dispose();
       const e = run.winner.value;
       return { ...e, ...this.bill(run, e.usage, e.modelVersion) };
@@ -306,8 +306,8 @@ export class Router {
     const run = await this.execute(
       request,
       options,
-      async (target, control): Promise<OpenedStream> => {
-        const iterator = target.adapter.stream(request, target.upstream, control.signal)[Symbol.asyncIterator]();
+      async (target, control, headers): Promise<OpenedStream> => {
+        const iterator = target.adapter.stream(request, target.upstream, control.signal, headers)[Symbol.asyncIterator]();
         try {
           return { iterator, first: await iterator.next() };
         } catch (error) {

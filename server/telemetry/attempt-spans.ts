@@ -18,7 +18,8 @@ import {
 import type { CallOutcome } from "../policy/chain.js";
 import type { AttemptRecord } from "../routing/billing.js";
 import type { AttemptObserver, AttemptStart } from "../routing/observer.js";
-import { withUpstreamTrace } from "./trace-context.js";
+import type { AttemptHeaders } from "../routing/observer.js";
+import { traceHeaders } from "./trace-context.js";
 
 /** gen_ai.provider.name by adapter type; types without a well-known value keep their own name. */
 const PROVIDER_NAME: Record<string, string> = {
@@ -47,7 +48,7 @@ export class AttemptSpans implements AttemptObserver {
     private readonly operation: string,
   ) {}
 
-  attempt<T>(start: AttemptStart, run: () => Promise<T>): Promise<T> {
+  attempt<T>(start: AttemptStart, run: (headers?: AttemptHeaders) => Promise<T>): Promise<T> {
     const startMs = nowMs();
     const span = this.tracer.startSpan(
       `${this.operation} ${start.model}`,
@@ -68,7 +69,7 @@ export class AttemptSpans implements AttemptObserver {
       this.parent,
     );
     this.open.push({ record: start.record, span, startMs });
-    return withUpstreamTrace(span.spanContext(), run);
+    return run(traceHeaders(span.spanContext()));
   }
 
   /** Ends every attempt span with what the attempt log finally says; the serving one at `endMs`. */
@@ -100,9 +101,13 @@ export class AttemptSpans implements AttemptObserver {
 
 /** With tracing off, a caller's trace context still reaches the upstream: no spans, same parent. */
 export class PassThroughTrace implements AttemptObserver {
-  constructor(private readonly context: ReturnType<typeof trace.getSpanContext> & object) {}
+  private readonly headers: AttemptHeaders;
 
-  attempt<T>(_start: AttemptStart, run: () => Promise<T>): Promise<T> {
-    return withUpstreamTrace(this.context, run);
+  constructor(context: ReturnType<typeof trace.getSpanContext> & object) {
+    this.headers = traceHeaders(context);
+  }
+
+  attempt<T>(_start: AttemptStart, run: (headers?: AttemptHeaders) => Promise<T>): Promise<T> {
+    return run(this.headers);
   }
 }

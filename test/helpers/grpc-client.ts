@@ -3,7 +3,16 @@
 import * as grpc from "@grpc/grpc-js";
 import { fromBinary, toBinary, type DescMessage, type MessageInitShape, type MessageShape } from "@bufbuild/protobuf";
 import { create } from "@bufbuild/protobuf";
-import { CompleteRequestSchema, CompleteResponseSchema, CompleteChunkSchema, type CompleteChunk, type CompleteResponse } from "../../gen/switchboard/v1/inference_pb.js";
+import {
+  CompleteChunkSchema,
+  CompleteRequestSchema,
+  CompleteResponseSchema,
+  EmbedRequestSchema,
+  EmbedResponseSchema,
+  type CompleteChunk,
+  type CompleteResponse,
+  type EmbedResponse,
+} from "../../gen/switchboard/v1/inference_pb.js";
 
 const codec = <D extends DescMessage>(schema: D) => ({
   serialize: (value: MessageShape<D>) => Buffer.from(toBinary(schema, value)),
@@ -30,17 +39,29 @@ const definition = {
     responseSerialize: codec(CompleteChunkSchema).serialize,
     responseDeserialize: codec(CompleteChunkSchema).deserialize,
   },
+  embed: {
+    path: "/switchboard.v1.InferenceService/Embed",
+    requestStream: false,
+    responseStream: false,
+    requestSerialize: codec(EmbedRequestSchema).serialize,
+    requestDeserialize: codec(EmbedRequestSchema).deserialize,
+    responseSerialize: codec(EmbedResponseSchema).serialize,
+    responseDeserialize: codec(EmbedResponseSchema).deserialize,
+  },
 } satisfies grpc.ServiceDefinition;
 
 type Init = MessageInitShape<typeof CompleteRequestSchema>;
+type EmbedInit = MessageInitShape<typeof EmbedRequestSchema>;
 type RawClient = grpc.Client & {
   complete(req: unknown, md: grpc.Metadata, options: grpc.CallOptions, done: (error: grpc.ServiceError | null, res?: CompleteResponse) => void): void;
   streamComplete(req: unknown, md: grpc.Metadata, options: grpc.CallOptions): grpc.ClientReadableStream<CompleteChunk>;
+  embed(req: unknown, md: grpc.Metadata, options: grpc.CallOptions, done: (error: grpc.ServiceError | null, res?: EmbedResponse) => void): void;
 };
 
 export type GrpcInferenceClient = {
   complete(init: Init, headers?: Record<string, string>): Promise<CompleteResponse>;
   streamComplete(init: Init, headers?: Record<string, string>): Promise<CompleteChunk[]>;
+  embed(init: EmbedInit, headers?: Record<string, string>): Promise<EmbedResponse>;
   close(): void;
 };
 
@@ -64,6 +85,10 @@ export function createGrpcInferenceClient(address: string): GrpcInferenceClient 
       for await (const chunk of client.streamComplete(create(CompleteRequestSchema, init), metadataOf(headers), deadline())) chunks.push(chunk as CompleteChunk);
       return chunks;
     },
+    embed: (init, headers = {}) =>
+      new Promise((resolve, reject) =>
+        client.embed(create(EmbedRequestSchema, init), metadataOf(headers), deadline(), (error, res) => (error ? reject(error) : resolve(res!))),
+      ),
     close: () => client.close(),
   };
 }
