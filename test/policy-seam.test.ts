@@ -78,3 +78,20 @@ test("a step's rejection reaches the caller with the same code and message on ev
   }
   t.is(fake.requests.length, Object.keys(transports).length, "only the admitted calls reached the upstream");
 });
+
+test("finished-grpc-call-is-not-reported-cancelled: a call that got its answer never aborts the signal policy and routing saw", async (t) => {
+  const signals: AbortSignal[] = [];
+  const step: PolicyStep = (call) => {
+    signals.push(call.signal);
+    return {};
+  };
+  const { transports } = await setup(t, step);
+  const client = createClient(InferenceService, transports.grpc!);
+  await client.complete({ model: "chat", messages: [userText("unary")] }, { timeoutMs: 5000 });
+  for await (const chunk of client.streamComplete({ model: "chat", messages: [userText("stream")] }, { timeoutMs: 5000 })) void chunk;
+  // grpc-js tells "cancelled" on the tick after it sent the status: by the next macrotask it has.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.is(signals.length, 2);
+  t.deepEqual(signals.map((s) => s.aborted), [false, false]);
+});

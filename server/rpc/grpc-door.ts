@@ -51,23 +51,31 @@ function headerOf(metadata: grpc.Metadata) {
   };
 }
 
-/** Aborts when the caller cancels; the router enforces the deadline itself. */
-function cancelSignal(call: AnyCall): AbortSignal {
+type Cancellation = { signal: AbortSignal; release(): void };
+
+/**
+ * Aborts when the caller cancels; the router enforces the deadline itself. grpc-js also emits
+ * "cancelled" once every call has sent its status, so the handler releases the listener when its
+ * call has its answer: a finished call is not a cancelled one (and the abort would cost an error
+ * object and an event per call).
+ */
+function cancellation(call: AnyCall): Cancellation {
   const controller = new AbortController();
   // A reason is passed so abort() does not build a DOMException (measurably slow on Node 20).
-  call.once("cancelled", () => controller.abort(new ConnectError("the caller cancelled the call", Code.Canceled)));
-  return controller.signal;
+  const cancelled = () => controller.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
+  call.once("cancelled", cancelled);
+  return { signal: controller.signal, release: () => call.off("cancelled", cancelled) };
 }
 
 /** The call as policy and the router see it. */
-function inboundCall(call: AnyCall, method: Method): InboundCall {
+function inboundCall(call: AnyCall, method: Method, signal: AbortSignal): InboundCall {
   const deadline = call.getDeadline();
   const epoch = deadline instanceof Date ? deadline.getTime() : deadline;
   return {
     protocol: "grpc",
     method,
     header: headerOf(call.metadata),
-    signal: cancelSignal(call),
+    signal,
     deadline: Number.isFinite(epoch) ? epoch : undefined,
     // Sent at once: response headers go before the first message (grpc-js sends them only once).
     setResponseHeader(name, value) {
@@ -86,9 +94,16 @@ function unary<Req>(method: Method, run: (call: InboundCall, request: Req) => Pr
   return (call, callback) => {
     const request = call.request;
     if (request instanceof UndecodableRequest) return callback(toGrpcStatus(request.error));
-    run(inboundCall(call, method), request).then(
-      (response) => callback(null, response),
-      (error: unknown) => callback(statusOf(error, logError)),
+    const { signal, release } = cancellation(call);
+    run(inboundCall(call, method, signal), request).then(
+      (response) => {
+        release();
+        callback(null, response);
+      },
+      (error: unknown) => {
+        release();
+        callback(statusOf(error, logError));
+      },
     );
   };
 }
@@ -107,7 +122,7 @@ export function drained(call: grpc.ServerWritableStream<unknown, unknown>): Prom
 }
 
 function serverStream<Req>(
-  run: (call: grpc.ServerWritableStream<unknown, unknown>, request: Req) => AsyncIterable<unknown>,
+  run: (call: grpc.ServerWritableStream<unknown, unknown>, request: Req, signal: AbortSignal) => AsyncIterable<unknown>,
   logError: (e: unknown) => void,
 ): grpc.handleServerStreamingCall<Req | UndecodableRequest, unknown> {
   return (call) => {
@@ -116,14 +131,17 @@ function serverStream<Req>(
       call.emit("error", toGrpcStatus(request.error));
       return;
     }
+    const { signal, release } = cancellation(call);
     void (async () => {
       try {
-        for await (const message of run(call, request)) {
+        for await (const message of run(call, request, signal)) {
           if (call.cancelled) return;
           if (!call.write(message)) await drained(call);
         }
+        release();
         call.end();
       } catch (error) {
+        release();
         call.emit("error", statusOf(error, logError));
       }
     })();
@@ -145,8 +163,7 @@ function healthHandlers(health: HealthStatus) {
       callback(null, create(HealthListResponseSchema, { statuses }));
     },
     watch: serverStream<HealthCheckRequest>(
-      async function* (call, request) {
-        const signal = cancelSignal(call);
+      async function* (_call, request, signal) {
         let last: Status | undefined;
         while (!signal.aborted) {
           const status = health.get(request.service) ?? Status.SERVICE_UNKNOWN;
@@ -196,7 +213,7 @@ export function createGrpcDoor(options: GrpcDoorOptions): GrpcDoor {
   const { calls, logError } = options;
   server.addService(grpcServiceDefinition(InferenceService), {
     complete: unary<CompleteRequest>("complete", calls.complete, logError),
-    streamComplete: serverStream<CompleteRequest>((call, request) => calls.streamComplete(inboundCall(call, "stream_complete"), request), logError),
+    streamComplete: serverStream<CompleteRequest>((call, request, signal) => calls.streamComplete(inboundCall(call, "stream_complete", signal), request), logError),
     embed: unary<EmbedRequest>("embed", calls.embed, logError),
     listModels: unary<unknown>("list_models", (call) => calls.listModels(call), logError),
   });
