@@ -1,14 +1,17 @@
 // The policy seam: one chain of plain functions sees every call, whatever protocol carried it, and
 // a step's rejection reaches the caller with the same code on gRPC, gRPC-Web and Connect.
+import http2 from "node:http2";
 import test from "ava";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
-import { InferenceService } from "../gen/switchboard/v1/inference_pb.js";
+import { CompleteRequestSchema, InferenceService } from "../gen/switchboard/v1/inference_pb.js";
 import { userText } from "../clients/inference-client.js";
 import type { CallOutcome, InboundCall, PolicyStep } from "../server/policy/chain.js";
 import type { CompletionRequest } from "../server/core/types.js";
 import { startOpenAIFake } from "./fakes/openai.js";
 import { useFake } from "./helpers/fakes.js";
+import { grpcFrame } from "./helpers/raw-rpc.js";
 import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";
 
 async function setup(t: Parameters<typeof startTestGateway>[0], step: PolicyStep) {
@@ -94,4 +97,36 @@ test("finished-grpc-call-is-not-reported-cancelled: a call that got its answer n
   await new Promise((resolve) => setImmediate(resolve));
   t.is(signals.length, 2);
   t.deepEqual(signals.map((s) => s.aborted), [false, false]);
+});
+
+test("response-headers-ride-with-the-answer: headers a step sets wait for the call's answer instead of going out while it waits", async (t) => {
+  let entered!: () => void;
+  const stepEntered = new Promise<void>((resolve) => (entered = resolve));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const step: PolicyStep = async (call) => {
+    call.setResponseHeader?.("x-step", "set");
+    entered();
+    await gate;
+    return {};
+  };
+  const fake = await useFake(t, () => startOpenAIFake());
+  const gw = await startTestGateway(t, singleProviderConfig({ type: "openai", base_url: `${fake.url}/v1`, api_key: "sk-test-key-000000" }), { policy: [step] });
+  const session = http2.connect(gw.baseUrl);
+  t.teardown(() => session.destroy());
+  const stream = session.request({ ":method": "POST", ":path": "/switchboard.v1.InferenceService/Complete", "content-type": "application/grpc", te: "trailers" });
+  let headers: http2.IncomingHttpHeaders | undefined;
+  stream.on("response", (h) => (headers = h));
+  const trailers = new Promise<http2.IncomingHttpHeaders>((resolve) => stream.on("trailers", resolve));
+  stream.on("data", () => undefined);
+  stream.end(grpcFrame(toBinary(CompleteRequestSchema, create(CompleteRequestSchema, { model: "chat", messages: [userText("held")] }))));
+  await stepEntered;
+  // A PING's ack is written after whatever the server wrote before it: had the headers gone out
+  // when the step set them, they would be here by now.
+  await new Promise<void>((resolve, reject) => session.ping((error) => (error ? reject(error) : resolve())));
+  t.is(headers, undefined);
+  release();
+  t.is((await trailers)["grpc-status"], "0");
+  t.is(headers?.["x-step"], "set");
+  t.regex(String(headers?.["x-request-id"]), /^[0-9a-f-]{36}$/);
 });

@@ -51,39 +51,52 @@ function headerOf(metadata: grpc.Metadata) {
   };
 }
 
-type Cancellation = { signal: AbortSignal; release(): void };
-
 /**
- * Aborts when the caller cancels; the router enforces the deadline itself. grpc-js also emits
- * "cancelled" once every call has sent its status, so the handler releases the listener when its
- * call has its answer: a finished call is not a cancelled one (and the abort would cost an error
- * object and an event per call).
+ * One grpc-js call as policy and the router see it. Its signal aborts when the caller cancels (the
+ * router enforces the deadline itself). `answered()` runs when the handler has the call's answer or
+ * error, right before handing it to grpc-js:
+ * - the cancel listener goes: grpc-js also emits "cancelled" after every call's status, and a
+ *   finished call is not a cancelled one (the abort would also cost an error object per call);
+ * - response headers set meanwhile (x-request-id) go out now, in the same write as the answer,
+ *   rather than as a HEADERS frame of their own while the call waits for its upstream.
  */
-function cancellation(call: AnyCall): Cancellation {
-  const controller = new AbortController();
-  // A reason is passed so abort() does not build a DOMException (measurably slow on Node 20).
-  const cancelled = () => controller.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
-  call.once("cancelled", cancelled);
-  return { signal: controller.signal, release: () => call.off("cancelled", cancelled) };
-}
+class BoundCall {
+  private readonly controller = new AbortController();
+  private headers: grpc.Metadata | undefined;
+  private readonly cancelled = () => this.controller.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
 
-/** The call as policy and the router see it. */
-function inboundCall(call: AnyCall, method: Method, signal: AbortSignal): InboundCall {
-  const deadline = call.getDeadline();
-  const epoch = deadline instanceof Date ? deadline.getTime() : deadline;
-  return {
-    protocol: "grpc",
-    method,
-    header: headerOf(call.metadata),
-    signal,
-    deadline: Number.isFinite(epoch) ? epoch : undefined,
-    // Sent at once: response headers go before the first message (grpc-js sends them only once).
-    setResponseHeader(name, value) {
-      const metadata = new grpc.Metadata();
-      metadata.set(name, value);
-      call.sendMetadata(metadata);
-    },
-  };
+  constructor(private readonly call: AnyCall) {
+    call.once("cancelled", this.cancelled);
+  }
+
+  inbound(method: Method): InboundCall {
+    const deadline = this.call.getDeadline();
+    const epoch = deadline instanceof Date ? deadline.getTime() : deadline;
+    return {
+      protocol: "grpc",
+      method,
+      header: headerOf(this.call.metadata),
+      signal: this.controller.signal,
+      deadline: Number.isFinite(epoch) ? epoch : undefined,
+      setResponseHeader: (name, value) => (this.headers ??= new grpc.Metadata()).set(name, value),
+    };
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Sends the headers set so far (before a stream's first message); later ones are not sent. */
+  sendHeaders(): void {
+    if (this.headers === undefined) return;
+    this.call.sendMetadata(this.headers);
+    this.headers = undefined;
+  }
+
+  answered(): void {
+    this.call.off("cancelled", this.cancelled);
+    this.sendHeaders();
+  }
 }
 
 function statusOf(error: unknown, logError: (error: unknown) => void): grpc.ServerErrorResponse {
@@ -94,14 +107,14 @@ function unary<Req>(method: Method, run: (call: InboundCall, request: Req) => Pr
   return (call, callback) => {
     const request = call.request;
     if (request instanceof UndecodableRequest) return callback(toGrpcStatus(request.error));
-    const { signal, release } = cancellation(call);
-    run(inboundCall(call, method, signal), request).then(
+    const bound = new BoundCall(call);
+    run(bound.inbound(method), request).then(
       (response) => {
-        release();
+        bound.answered();
         callback(null, response);
       },
       (error: unknown) => {
-        release();
+        bound.answered();
         callback(statusOf(error, logError));
       },
     );
@@ -122,7 +135,7 @@ export function drained(call: grpc.ServerWritableStream<unknown, unknown>): Prom
 }
 
 function serverStream<Req>(
-  run: (call: grpc.ServerWritableStream<unknown, unknown>, request: Req, signal: AbortSignal) => AsyncIterable<unknown>,
+  run: (call: BoundCall, request: Req) => AsyncIterable<unknown>,
   logError: (e: unknown) => void,
 ): grpc.handleServerStreamingCall<Req | UndecodableRequest, unknown> {
   return (call) => {
@@ -131,17 +144,18 @@ function serverStream<Req>(
       call.emit("error", toGrpcStatus(request.error));
       return;
     }
-    const { signal, release } = cancellation(call);
+    const bound = new BoundCall(call);
     void (async () => {
       try {
-        for await (const message of run(call, request, signal)) {
+        for await (const message of run(bound, request)) {
           if (call.cancelled) return;
+          bound.sendHeaders();
           if (!call.write(message)) await drained(call);
         }
-        release();
+        bound.answered();
         call.end();
       } catch (error) {
-        release();
+        bound.answered();
         call.emit("error", statusOf(error, logError));
       }
     })();
@@ -163,7 +177,7 @@ function healthHandlers(health: HealthStatus) {
       callback(null, create(HealthListResponseSchema, { statuses }));
     },
     watch: serverStream<HealthCheckRequest>(
-      async function* (_call, request, signal) {
+      async function* ({ signal }, request) {
         let last: Status | undefined;
         while (!signal.aborted) {
           const status = health.get(request.service) ?? Status.SERVICE_UNKNOWN;
@@ -213,7 +227,7 @@ export function createGrpcDoor(options: GrpcDoorOptions): GrpcDoor {
   const { calls, logError } = options;
   server.addService(grpcServiceDefinition(InferenceService), {
     complete: unary<CompleteRequest>("complete", calls.complete, logError),
-    streamComplete: serverStream<CompleteRequest>((call, request, signal) => calls.streamComplete(inboundCall(call, "stream_complete", signal), request), logError),
+    streamComplete: serverStream<CompleteRequest>((call, request) => calls.streamComplete(call.inbound("stream_complete"), request), logError),
     embed: unary<EmbedRequest>("embed", calls.embed, logError),
     listModels: unary<unknown>("list_models", (call) => calls.listModels(call), logError),
   });
