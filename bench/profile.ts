@@ -1,12 +1,12 @@
 // CPU profile of the gateway process during a unary gRPC run (node --cpu-prof), summarised by
 // self time per package and the top frames. The profile is written when the gateway exits (SIGTERM).
-//   npm run bench:profile [-- --requests N] [-- --connect-json] [-- --scenario policy]
+//   npm run bench:profile [-- --requests N] [-- --connect-json | --openai-api] [-- --scenario policy]
 import { mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ensureH2load, runLoad } from "./h2load.js";
 import { ROOT, startFake } from "./processes.js";
-import { connectJsonBody, grpcBody, scenario, SERVICE } from "./scenarios.js";
+import { BENCH_KEY, connectJsonBody, grpcBody, openaiApiBody, scenario, SERVICE } from "./scenarios.js";
 import { startGateway } from "./targets.js";
 
 type CallFrame = { functionName: string; url: string; lineNumber: number };
@@ -63,7 +63,7 @@ export function summarise(profile: CpuProfile, topFrames = 15): string {
 
 const isMain = process.argv[1]?.endsWith("profile.ts");
 if (isMain) {
-  const { values } = parseArgs({ options: { requests: { type: "string", default: "20000" }, "connect-json": { type: "boolean", default: false }, scenario: { type: "string", default: "unary" } } });
+  const { values } = parseArgs({ options: { requests: { type: "string", default: "20000" }, "connect-json": { type: "boolean", default: false }, "openai-api": { type: "boolean", default: false }, scenario: { type: "string", default: "unary" } } });
   ensureH2load();
   const dir = join(ROOT, "bench/.profiles");
   rmSync(dir, { recursive: true, force: true });
@@ -72,14 +72,17 @@ if (isMain) {
   const fake = await startFake();
   const gateway = await startGateway(s.document(fake.port), ["--cpu-prof", "--cpu-prof-dir", dir]);
   const url = `${gateway.baseUrl}${SERVICE}/Complete`;
-  const spec = values["connect-json"]
-    ? { url, body: connectJsonBody(s), headers: ["content-type: application/json", ...s.headers], h1: true }
-    : { url, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
-  const shape = values["connect-json"]
+  const spec = values["openai-api"]
+    ? { url: `${gateway.baseUrl}/v1/chat/completions`, body: openaiApiBody, headers: ["content-type: application/json", `authorization: Bearer ${BENCH_KEY}`], h1: true }
+    : values["connect-json"]
+      ? { url, body: connectJsonBody(s), headers: ["content-type: application/json", ...s.headers], h1: true }
+      : { url, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
+  const http1 = values["connect-json"] || values["openai-api"];
+  const shape = http1
     ? { kind: "closed" as const, requests: Number(values.requests), connections: 32, streams: 1 }
     : { kind: "closed" as const, requests: Number(values.requests), connections: 4, streams: 16 };
   const result = await runLoad(spec, shape);
-  console.log(`${values["connect-json"] ? "Connect JSON" : "gRPC"} unary: ${result.rps} req/s, ${result.succeeded}/${result.requests} succeeded`);
+  console.log(`${values["openai-api"] ? "OpenAI API" : values["connect-json"] ? "Connect JSON" : "gRPC"} unary: ${result.rps} req/s, ${result.succeeded}/${result.requests} succeeded`);
   await gateway.stop();
   await fake.stop();
   const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));

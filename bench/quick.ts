@@ -1,29 +1,54 @@
-// A quick look while working on the hot path: one scenario's gateway, warmed up, then a few
-// closed-loop gRPC loads, each with req/s and the gateway's CPU per 1,000 calls (all its threads).
-// CPU per call is steadier than req/s on a shared machine; compare runs taken minutes apart only.
-//   npm run bench:quick -- --scenario policy [--loads 3] [--requests 10000]
+// A quick look while working on the hot path: one scenario's gateway and (with --peer) the Portkey
+// gateway, both warmed up and kept running, then alternating closed-loop loads of each, with req/s,
+// CPU per 1,000 calls (all the server's threads) and the ratio of each gateway load to the Portkey
+// load next to it. The full harness (npm run bench) is what RESULTS.md reports; this is for A/B work.
+//   npm run bench:quick -- --scenario policy [--peer] [--loads 3] [--requests 10000]
 import { parseArgs } from "node:util";
-import { ensureH2load } from "./h2load.js";
-import { measure, sampleGrpcStatus } from "./measure.js";
+import { ensureH2load, type RequestSpec } from "./h2load.js";
+import { measure, sampleGrpcStatus, type Load } from "./measure.js";
 import { startFake } from "./processes.js";
 import { grpcBody, scenario, SERVICE } from "./scenarios.js";
-import { startGateway } from "./targets.js";
+import { ensurePeer, peerHeaders, startGateway, startPeer, type Server } from "./targets.js";
 
-const { values } = parseArgs({ options: { scenario: { type: "string", default: "policy" }, loads: { type: "string", default: "3" }, requests: { type: "string", default: "10000" } } });
+const { values } = parseArgs({
+  options: {
+    scenario: { type: "string", default: "policy" },
+    peer: { type: "boolean", default: false },
+    loads: { type: "string", default: "3" },
+    requests: { type: "string", default: "10000" },
+  },
+});
 ensureH2load();
+if (values.peer) ensurePeer();
 const s = scenario(values.scenario);
+const requests = Number(values.requests);
 const fake = await startFake();
-const gateway = await startGateway(s.document(fake.port));
+const servers: Server[] = [];
 try {
-  const spec = { url: `${gateway.baseUrl}${SERVICE}/${s.method}`, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
-  const load = (requests: number) => measure({ spec, shape: { kind: "closed", requests, connections: 4, streams: 16 }, fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: s.upstreamPerCall });
-  await load(2_000);
+  const gateway = await startGateway(s.document(fake.port));
+  servers.push(gateway);
+  const gatewaySpec: RequestSpec = { url: `${gateway.baseUrl}${SERVICE}/${s.method}`, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
+  const gatewayLoad = (n: number): Load => ({ spec: gatewaySpec, shape: { kind: "closed", requests: n, connections: 4, streams: 16 }, fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: s.upstreamPerCall });
+  let peerLoad: ((n: number) => Load) | undefined;
+  if (values.peer) {
+    const peer = await startPeer();
+    servers.push(peer);
+    const spec: RequestSpec = { url: `${peer.baseUrl}/v1/chat/completions`, body: scenario("unary").directBody, headers: peerHeaders(fake.port), h1: true };
+    peerLoad = (n) => ({ spec, shape: { kind: "closed", requests: n, connections: 32, streams: 1 }, fakePort: fake.port, serverPid: peer.pid, upstreamPerCall: { ok: 1, failed: 0 } });
+    await measure(peerLoad(2_000));
+  }
+  await measure(gatewayLoad(2_000));
   for (let i = 0; i < Number(values.loads); i++) {
-    const m = await load(Number(values.requests));
+    const m = await measure(gatewayLoad(requests));
     const failure = m.failure ?? (await sampleGrpcStatus(gateway.baseUrl, s, 100));
-    console.log(`${s.name}: ${m.rps.toFixed(0)} req/s, ${m.cpuMsPer1000.toFixed(0)} ms CPU per 1,000 calls${failure ? `, FAILED: ${failure}` : ""}`);
+    let line = `${s.name}: ${m.rps.toFixed(0)} req/s, ${m.cpuMsPer1000.toFixed(0)} ms CPU per 1,000 calls${failure ? `, FAILED: ${failure}` : ""}`;
+    if (peerLoad) {
+      const p = await measure(peerLoad(Math.round(requests / 2)));
+      line += ` | Portkey ${p.rps.toFixed(0)} req/s, ${p.cpuMsPer1000.toFixed(0)} ms${p.failure ? `, FAILED: ${p.failure}` : ""} | ratio ${(m.rps / p.rps).toFixed(2)}×`;
+    }
+    console.log(line);
   }
 } finally {
-  await gateway.stop();
+  for (const server of servers) await server.stop();
   await fake.stop();
 }
