@@ -2,7 +2,7 @@
 // gateway, both warmed up and kept running, then alternating closed-loop loads of each, with req/s,
 // CPU per 1,000 calls (all the server's threads) and the ratio of each gateway load to the Portkey
 // load next to it. The full harness (npm run bench) is what RESULTS.md reports; this is for A/B work.
-//   npm run bench:quick -- --scenario policy [--peer] [--loads 3] [--requests 10000]
+//   npm run bench:quick -- --scenario policy [--peer] [--loads 3] [--requests 10000] [--node-flags=--max-semi-space-size=32]
 import { parseArgs } from "node:util";
 import { ensureH2load, type RequestSpec } from "./h2load.js";
 import { measure, sampleGrpcStatus, type Load } from "./measure.js";
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     peer: { type: "boolean", default: false },
     loads: { type: "string", default: "3" },
     requests: { type: "string", default: "10000" },
+    "node-flags": { type: "string", default: "" },
   },
 });
 ensureH2load();
@@ -25,7 +26,7 @@ const requests = Number(values.requests);
 const fake = await startFake();
 const servers: Server[] = [];
 try {
-  const gateway = await startGateway(s.document(fake.port));
+  const gateway = await startGateway(s.document(fake.port), values["node-flags"].split(" ").filter((f) => f !== ""));
   servers.push(gateway);
   const gatewaySpec: RequestSpec = { url: `${gateway.baseUrl}${SERVICE}/${s.method}`, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
   const gatewayLoad = (n: number): Load => ({ spec: gatewaySpec, shape: { kind: "closed", requests: n, connections: 4, streams: 16 }, fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: s.upstreamPerCall });

@@ -119,6 +119,7 @@ function endServerSpan(span: NonNullable<ReturnType<Tracer["startSpan"]>>, call:
 
 /** One line per call: who, what, where, how it ended, how long, how much. Never the prompt or a secret. */
 function accessLine(log: Logger, call: InboundCall, alias: string, outcome: CallOutcome, durationMs: number, startedAt: number): void {
+  if (!log.isLevelEnabled("info")) return;
   const usage = outcome.usage;
   log.info(
     {
