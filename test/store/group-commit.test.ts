@@ -1,7 +1,9 @@
 // Group commit: one transaction per event-loop turn, promises that settle only after commit,
 // idempotent re-appends, and a failed write that rejects without crashing.
 import test from "ava";
-import { StoreError } from "../../server/store/store.js";
+import Database from "better-sqlite3";
+import { BatchWriter } from "../../server/store/sqlite/batch-writer.js";
+import { StoreError, type LedgerRow } from "../../server/store/store.js";
 import { ledgerRow, openTestStore, secondConnection } from "./fixtures.js";
 
 const countRows = (db: ReturnType<typeof secondConnection>) => (db.prepare("SELECT COUNT(*) AS n FROM ledger").get() as { n: number }).n;
@@ -85,4 +87,30 @@ test("close-flushes-the-queue-and-refuses-later-appends", async (t) => {
   await t.notThrowsAsync(pending);
   await t.throwsAsync(store.append({ row: ledgerRow() }), { message: /closed/ });
   t.is(countRows(secondConnection(t, path)), 1);
+});
+
+test("bad-item-in-batch-fails-alone-without-savepoints", async (t) => {
+  const { path } = openTestStore(t); // a migrated file; its own queue stays idle
+  const statements: string[] = [];
+  const db = new Database(path, { verbose: (sql) => statements.push(String(sql)) });
+  t.teardown(() => db.close());
+  const writer = new BatchWriter(db);
+  const call = (row: LedgerRow) => ({ kind: "call" as const, entry: { row, audit: { requestHash: "f".repeat(64) } } });
+  const transactions = () => statements.filter((sql) => /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/.test(sql));
+
+  const good = writer.write([call(ledgerRow()), call(ledgerRow()), call(ledgerRow())]);
+  t.true(good.every((result) => "value" in result));
+  t.deepEqual(transactions(), ["BEGIN IMMEDIATE", "COMMIT"], "a batch is one transaction, no savepoint per row");
+
+  statements.length = 0;
+  const results = writer.write([call(ledgerRow()), call(ledgerRow({ team: null as unknown as string })), call(ledgerRow())]);
+  t.true("value" in results[0] && "value" in results[2]);
+  t.true("error" in results[1] && results[1].error instanceof StoreError && /NOT NULL/.test(results[1].error.message));
+  t.deepEqual(
+    transactions(),
+    ["BEGIN IMMEDIATE", "ROLLBACK", ...Array.from({ length: 3 }, (_, i) => ["BEGIN IMMEDIATE", i === 1 ? "ROLLBACK" : "COMMIT"]).flat()],
+    "the batch rolled back, then each item in its own transaction",
+  );
+  t.is(db.prepare("SELECT COUNT(*) FROM ledger").pluck().get(), 5);
+  t.is(db.prepare("SELECT SUM(calls) FROM rollup_day").pluck().get(), 5);
 });
