@@ -99,6 +99,17 @@ export const scenarios: Scenario[] = [
     directBody: directUnary,
   },
   {
+    name: "policy-untraced",
+    what: "the policy scenario with traces off (bench:quick and bench:profile only: what tracing costs)",
+    document: (fakePort) => ({ ...policyOn(fakePort), telemetry: { traces: { exporter: "none" } } }),
+    method: "Complete",
+    request: ping,
+    headers: [`authorization: Bearer ${BENCH_KEY}`],
+    upstreamPerCall: { ok: 1, failed: 0 },
+    check: (messages) => checkPong(messages, 1),
+    directBody: directUnary,
+  },
+  {
     name: "fallback",
     what: "fallback: the first target answers 503, the second serves (circuit kept closed so every call fails over)",
     document: (fakePort) => ({
