@@ -75,6 +75,18 @@ const policyOn = (fakePort: number): GatewayDocument => {
 /** A streamed "ping" to alias chat asking for `tokens` output tokens. */
 export const streamRequest = (tokens: number) => ({ ...ping, generation: { maxOutputTokens: tokens } });
 
+const policyScenario: Scenario = {
+  name: "policy",
+  what: "unary, policy on: virtual key, RPM/TPM limits (key, team, alias), team and key budgets, ledger, audit, metrics, OTLP traces",
+  document: policyOn,
+  method: "Complete",
+  request: ping,
+  headers: [`authorization: Bearer ${BENCH_KEY}`],
+  upstreamPerCall: { ok: 1, failed: 0 },
+  check: (messages) => checkPong(messages, 1),
+  directBody: directUnary,
+};
+
 export const scenarios: Scenario[] = [
   {
     name: "unary",
@@ -87,27 +99,12 @@ export const scenarios: Scenario[] = [
     check: (messages) => checkPong(messages, 1),
     directBody: directUnary,
   },
+  policyScenario,
   {
-    name: "policy",
-    what: "unary, policy on: virtual key, RPM/TPM limits (key, team, alias), team and key budgets, ledger, audit, metrics, OTLP traces",
-    document: policyOn,
-    method: "Complete",
-    request: ping,
-    headers: [`authorization: Bearer ${BENCH_KEY}`],
-    upstreamPerCall: { ok: 1, failed: 0 },
-    check: (messages) => checkPong(messages, 1),
-    directBody: directUnary,
-  },
-  {
+    ...policyScenario,
     name: "policy-untraced",
     what: "the policy scenario with traces off (bench:quick and bench:profile only: what tracing costs)",
     document: (fakePort) => ({ ...policyOn(fakePort), telemetry: { traces: { exporter: "none" } } }),
-    method: "Complete",
-    request: ping,
-    headers: [`authorization: Bearer ${BENCH_KEY}`],
-    upstreamPerCall: { ok: 1, failed: 0 },
-    check: (messages) => checkPong(messages, 1),
-    directBody: directUnary,
   },
   {
     name: "fallback",
