@@ -1,8 +1,8 @@
 // W3C trace context across the gateway: read from the caller's metadata, and written as the
 // headers an attempt's upstream requests carry. The headers travel with the attempt as a plain
 // value (AttemptObserver → router → adapter → SDK call): an AsyncLocalStorage scope would do it
-// without arguments, but on Node 20 entering one turns on promise hooks for the whole process,
-// which cost ~10 % of the gateway's CPU under load.
+// without arguments, but on Node 20 entering one turns on promise hooks for the whole process: a
+// cost on every promise of every call (up to ~10 % of CPU per call in bench:quick A/B runs).
 import { ROOT_CONTEXT, trace, type SpanContext, type TextMapGetter } from "@opentelemetry/api";
 import { W3CTraceContextPropagator } from "@opentelemetry/core";
 
