@@ -19,35 +19,22 @@ const codec = <D extends DescMessage>(schema: D) => ({
   deserialize: (bytes: Buffer) => fromBinary(schema, bytes),
 });
 
-const request = codec(CompleteRequestSchema);
+function method<Req extends DescMessage, Res extends DescMessage>(name: string, req: Req, res: Res, responseStream: boolean) {
+  return {
+    path: `/switchboard.v1.InferenceService/${name}`,
+    requestStream: false,
+    responseStream,
+    requestSerialize: codec(req).serialize,
+    requestDeserialize: codec(req).deserialize,
+    responseSerialize: codec(res).serialize,
+    responseDeserialize: codec(res).deserialize,
+  };
+}
+
 const definition = {
-  complete: {
-    path: "/switchboard.v1.InferenceService/Complete",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: request.serialize,
-    requestDeserialize: request.deserialize,
-    responseSerialize: codec(CompleteResponseSchema).serialize,
-    responseDeserialize: codec(CompleteResponseSchema).deserialize,
-  },
-  streamComplete: {
-    path: "/switchboard.v1.InferenceService/StreamComplete",
-    requestStream: false,
-    responseStream: true,
-    requestSerialize: request.serialize,
-    requestDeserialize: request.deserialize,
-    responseSerialize: codec(CompleteChunkSchema).serialize,
-    responseDeserialize: codec(CompleteChunkSchema).deserialize,
-  },
-  embed: {
-    path: "/switchboard.v1.InferenceService/Embed",
-    requestStream: false,
-    responseStream: false,
-    requestSerialize: codec(EmbedRequestSchema).serialize,
-    requestDeserialize: codec(EmbedRequestSchema).deserialize,
-    responseSerialize: codec(EmbedResponseSchema).serialize,
-    responseDeserialize: codec(EmbedResponseSchema).deserialize,
-  },
+  complete: method("Complete", CompleteRequestSchema, CompleteResponseSchema, false),
+  streamComplete: method("StreamComplete", CompleteRequestSchema, CompleteChunkSchema, true),
+  embed: method("Embed", EmbedRequestSchema, EmbedResponseSchema, false),
 } satisfies grpc.ServiceDefinition;
 
 type Init = MessageInitShape<typeof CompleteRequestSchema>;
