@@ -7,6 +7,7 @@ import { Code, ConnectError, createClient, type Transport } from "@connectrpc/co
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { CompleteRequestSchema, InferenceService } from "../gen/switchboard/v1/inference_pb.js";
 import { userText } from "../clients/inference-client.js";
+import type { Cancel } from "../server/core/cancel.js";
 import type { CallOutcome, InboundCall, PolicyStep } from "../server/policy/chain.js";
 import type { CompletionRequest } from "../server/core/types.js";
 import { startOpenAIFake } from "./fakes/openai.js";
@@ -82,10 +83,10 @@ test("a step's rejection reaches the caller with the same code and message on ev
   t.is(fake.requests.length, Object.keys(transports).length, "only the admitted calls reached the upstream");
 });
 
-test("finished-grpc-call-is-not-reported-cancelled: a call that got its answer never aborts the signal policy and routing saw", async (t) => {
-  const signals: AbortSignal[] = [];
+test("finished-grpc-call-is-not-reported-cancelled: a call that got its answer never aborts the cancel policy and routing saw", async (t) => {
+  const signals: Cancel[] = [];
   const step: PolicyStep = (call) => {
-    signals.push(call.signal);
+    signals.push(call.cancel);
     return {};
   };
   const { transports } = await setup(t, step);

@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Cancel } from "../core/cancel.js";
 import type { InboundCall, Method } from "../policy/chain.js";
 import type { InferenceCalls } from "../rpc/calls.js";
 import { toConnectError } from "../rpc/errors.js";
@@ -29,10 +30,10 @@ export type OpenAIDoor = (req: IncomingMessage, res: ServerResponse) => void;
 type HttpCall = { call: InboundCall; headers: Record<string, string> };
 
 function httpCall(req: IncomingMessage, res: ServerResponse, method: Method): HttpCall {
-  const controller = new AbortController();
+  const cancel = new Cancel();
   // The caller closed the connection before the answer was complete: abort the upstream at once.
   res.once("close", () => {
-    if (!res.writableFinished) controller.abort(new ConnectError("the caller closed the connection", Code.Canceled));
+    if (!res.writableFinished) cancel.abort(new ConnectError("the caller closed the connection", Code.Canceled));
   });
   const headers: Record<string, string> = {};
   return {
@@ -44,7 +45,7 @@ function httpCall(req: IncomingMessage, res: ServerResponse, method: Method): Ht
         const value = req.headers[name];
         return Array.isArray(value) ? value[0] : value;
       },
-      signal: controller.signal,
+      cancel,
       setResponseHeader(name, value) {
         headers[name] = value;
       },

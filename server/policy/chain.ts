@@ -5,6 +5,7 @@
 
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import type { Cancel } from "../core/cancel.js";
 import type { AttemptObserver } from "../routing/observer.js";
 
 export type Protocol = "grpc" | "grpc-web" | "connect" | "openai";
@@ -16,8 +17,8 @@ export type InboundCall = {
   method: Method;
   /** A request header (gRPC metadata), lower-case name; undefined when absent. */
   header(name: string): string | undefined;
-  /** Aborts when the caller cancels or the deadline passes. */
-  signal: AbortSignal;
+  /** Aborts when the caller cancels. */
+  cancel: Cancel;
   /** Epoch ms by which the call must end, when the caller set a deadline. */
   deadline?: number;
   /** Sets a response header (sent with the first response message, or with the error status). */

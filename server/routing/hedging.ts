@@ -85,7 +85,7 @@ export async function runPlan<T>(ctx: AttemptContext<T>, plan: PlannedTarget[], 
   } finally {
     if (running.size > 0) void cancelOthers();
   }
-  if (ctx.scope.signal.aborted) throw ctx.scope.signal.reason;
+  if (ctx.scope.cancel.aborted) throw ctx.scope.cancel.reason;
   if (ctx.last) throw new RoutingError(ctx.last, ctx.log);
   if (ctx.scope.deadline - Date.now() < ctx.policy.min_attempt_ms) {
     throw new ConnectError("the call's deadline left no time for an upstream attempt", Code.DeadlineExceeded);

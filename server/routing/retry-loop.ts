@@ -5,6 +5,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import type { AliasConfig, TargetConfig } from "../config/schema.js";
 import { UPSTREAM_ERROR_TABLE, UpstreamError, upstreamErrorFromUnknown, type UpstreamErrorKind } from "../core/errors.js";
+import type { Cancel } from "../core/cancel.js";
 import type { ModelPrice } from "../core/pricing.js";
 import type { TokenUsage } from "../core/types.js";
 import type { ProviderAdapter, UpstreamTarget } from "../providers/provider.js";
@@ -94,16 +95,16 @@ export class Lane {
     this.wake?.();
   }
 
-  sleep(ms: number, signal: AbortSignal): Promise<void> {
+  sleep(ms: number, cancel: Cancel): Promise<void> {
     return new Promise<void>((resolve) => {
       const done = () => {
         clearTimeout(timer);
-        signal.removeEventListener("abort", done);
+        cancel.off(done);
         this.wake = undefined;
         resolve();
       };
       const timer = setTimeout(done, ms);
-      signal.addEventListener("abort", done, { once: true });
+      cancel.onAbort(done);
       this.wake = done;
     });
   }
@@ -153,10 +154,10 @@ async function attemptOnce<T>(ctx: AttemptContext<T>, target: PlannedTarget, lan
     let failure: unknown = thrown;
     if (control.signal.aborted) {
       const reason: unknown = control.signal.reason;
-      if (ctx.scope.signal.aborted) {
+      if (ctx.scope.cancel.aborted) {
         breaker.settle(admission, "neutral", Date.now());
         finish(entry, "ABORTED", started);
-        throw ctx.scope.signal.reason;
+        throw ctx.scope.cancel.reason;
       }
       if (reason instanceof HedgeLost) {
         breaker.settle(admission, "neutral", Date.now());
@@ -225,8 +226,8 @@ export async function tryTarget<T>(ctx: AttemptContext<T>, target: PlannedTarget
     if (!UPSTREAM_ERROR_TABLE[error.kind].retrySameTarget || n >= ctx.policy.retry.max_attempts) return outcome;
     const delay = backoff(ctx.policy, ctx.random, n, error.retryAfterMs);
     if (delay + ctx.policy.min_attempt_ms > timeLeft()) return outcome;
-    await lane.sleep(delay, ctx.scope.signal);
-    if (ctx.scope.signal.aborted) throw ctx.scope.signal.reason;
+    await lane.sleep(delay, ctx.scope.cancel);
+    if (ctx.scope.cancel.aborted) throw ctx.scope.cancel.reason;
     if (lane.cancelled) return { ok: false, error: undefined };
   }
 }

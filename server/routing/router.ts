@@ -7,6 +7,7 @@ import type { AliasConfig, RuleConfig } from "../config/schema.js";
 import type { RouteAccess } from "../policy/chain.js";
 import type { AliasReach } from "../policy/limits-step.js";
 import { UPSTREAM_ERROR_TABLE, UpstreamError, upstreamErrorFromUnknown } from "../core/errors.js";
+import type { Cancel } from "../core/cancel.js";
 import { costNanoUsd } from "../core/pricing.js";
 import { countMessageTokens, roughTokens } from "../core/tokens.js";
 import {
@@ -67,7 +68,8 @@ export class StreamInterruptedError extends ConnectError {
 
 /** Options that come from the caller's RPC context, not the request body. */
 export type CallOptions = {
-  signal: AbortSignal;
+  /** The caller's cancel (the router adds the deadline). */
+  cancel: Cancel;
   deadline?: number;
   caller?: string;
   team?: string;
@@ -229,7 +231,7 @@ export class Router {
     stream?: { answerTimeoutMs(target: PlannedTarget): number | undefined; discard(value: T): void },
   ): Promise<Run<T>> {
     const { alias, plan, strategy } = this.plan(this.facts(request, options), options.access);
-    const scope = openCallScope(options.signal, options.deadline, alias.config.timeout_ms);
+    const scope = openCallScope(options.cancel, options.deadline, alias.config.timeout_ms);
     const ctx: AttemptContext<T> = {
       policy: alias.config,
       scope,
@@ -343,9 +345,9 @@ export class Router {
           next = await iterator.next();
         } catch (thrown) {
           const partial = () => this.bill(run, partialUsage(request, text));
-          if (scope.signal.aborted) {
+          if (scope.cancel.aborted) {
             winner.record.outcome = "ABORTED";
-            throw new StreamInterruptedError(scope.signal.reason, partial());
+            throw new StreamInterruptedError(scope.cancel.reason, partial());
           }
           const reason: unknown = control.signal.aborted ? control.signal.reason : thrown;
           const failure = upstreamErrorFromUnknown(target.adapter.name, reason);

@@ -59,7 +59,7 @@ export type InferenceCalls = {
 
 function routerOptions(call: InboundCall, admission: Admission): CallOptions {
   return {
-    signal: call.signal,
+    cancel: call.cancel,
     deadline: call.deadline,
     caller: admission.caller?.name,
     team: admission.caller?.team,

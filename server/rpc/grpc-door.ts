@@ -15,6 +15,7 @@ import {
   type HealthCheckRequest,
 } from "../../gen/grpc/health/v1/health_pb.js";
 import { InferenceService, type CompleteRequest, type EmbedRequest } from "../../gen/switchboard/v1/inference_pb.js";
+import { Cancel } from "../core/cancel.js";
 import type { InboundCall, Method } from "../policy/chain.js";
 import type { InferenceCalls } from "./calls.js";
 import { toConnectError } from "./errors.js";
@@ -52,7 +53,7 @@ function headerOf(metadata: grpc.Metadata) {
 }
 
 /**
- * One grpc-js call as policy and the router see it. Its signal aborts when the caller cancels (the
+ * One grpc-js call as policy and the router see it. Its cancel aborts when the caller cancels (the
  * router enforces the deadline itself). `answered()` runs when the handler has the call's answer or
  * error, right before handing it to grpc-js:
  * - the cancel listener goes: grpc-js also emits "cancelled" after every call's status, and a
@@ -61,9 +62,9 @@ function headerOf(metadata: grpc.Metadata) {
  *   rather than as a HEADERS frame of their own while the call waits for its upstream.
  */
 class BoundCall {
-  private readonly controller = new AbortController();
+  readonly cancel = new Cancel();
   private headers: grpc.Metadata | undefined;
-  private readonly cancelled = () => this.controller.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
+  private readonly cancelled = () => this.cancel.abort(new ConnectError("the caller cancelled the call", Code.Canceled));
 
   constructor(private readonly call: AnyCall) {
     call.once("cancelled", this.cancelled);
@@ -76,15 +77,17 @@ class BoundCall {
       protocol: "grpc",
       method,
       header: headerOf(this.call.metadata),
-      signal: this.controller.signal,
+      cancel: this.cancel,
       deadline: Number.isFinite(epoch) ? epoch : undefined,
       setResponseHeader: (name, value) => (this.headers ??= new grpc.Metadata()).set(name, value),
     };
   }
 
+  /** For the health watch, which waits on an AbortSignal; inference calls never create one. */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return (this.abortSignal ??= this.cancel.toSignal());
   }
+  private abortSignal: AbortSignal | undefined;
 
   /** Sends the headers set so far (before a stream's first message); later ones are not sent. */
   sendHeaders(): void {

@@ -2,6 +2,7 @@
 // serves HTTP/2): translates the handler context into an InboundCall and hands over to calls.ts.
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { InferenceService } from "../../gen/switchboard/v1/inference_pb.js";
+import { Cancel } from "../core/cancel.js";
 import type { InboundCall, Method, Protocol } from "../policy/chain.js";
 import type { InferenceCalls } from "./calls.js";
 
@@ -13,7 +14,7 @@ function inboundCall(ctx: HandlerContext, method: Method): InboundCall {
     protocol: PROTOCOL[ctx.protocolName] ?? "connect",
     method,
     header: (name) => ctx.requestHeader.get(name) ?? undefined,
-    signal: ctx.signal,
+    cancel: Cancel.following(ctx.signal),
     deadline: remaining === undefined ? undefined : Date.now() + remaining,
     setResponseHeader: (name, value) => ctx.responseHeader.set(name, value),
   };

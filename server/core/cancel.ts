@@ -1,0 +1,54 @@
+// A call's cancellation between the front doors and the router. Not an AbortSignal: on Node 20
+// creating one costs ~5 µs and adding or removing a listener ~2–3 µs more (bench/RESULTS.md, "What
+// an AbortSignal costs"), and a call used to carry three of them plus six listener operations. The
+// adapters still get a real AbortSignal, one per upstream attempt (routing/deadline.ts): that is
+// what the SDKs take.
+
+export type CancelListener = (reason: unknown) => void;
+
+export class Cancel {
+  aborted = false;
+  reason: unknown = undefined;
+  private listeners: CancelListener[] | undefined;
+
+  /** Aborts once, with `reason`; listeners run in the order they were added. */
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    const listeners = this.listeners;
+    this.listeners = undefined;
+    if (listeners) for (const listener of listeners) listener(reason);
+  }
+
+  /** Runs `listener` once on abort (at once when already aborted) unless removed first. */
+  onAbort(listener: CancelListener): void {
+    if (this.aborted) {
+      listener(this.reason);
+      return;
+    }
+    (this.listeners ??= []).push(listener);
+  }
+
+  off(listener: CancelListener): void {
+    const listeners = this.listeners;
+    if (listeners === undefined) return;
+    const index = listeners.indexOf(listener);
+    if (index >= 0) listeners.splice(index, 1);
+  }
+
+  /** A Cancel that follows `signal` (a door that already holds one, such as connect-node's). */
+  static following(signal: AbortSignal): Cancel {
+    const cancel = new Cancel();
+    if (signal.aborted) cancel.abort(signal.reason);
+    else signal.addEventListener("abort", () => cancel.abort(signal.reason), { once: true });
+    return cancel;
+  }
+
+  /** An AbortSignal that aborts with this Cancel (for an API that needs one). */
+  toSignal(): AbortSignal {
+    const controller = new AbortController();
+    this.onAbort((reason) => controller.abort(reason));
+    return controller.signal;
+  }
+}
