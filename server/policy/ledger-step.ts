@@ -1,7 +1,7 @@
 // The ledger on the request path: a policy step that gives every inference call a request id
 // (returned as `x-request-id`) and, when the call ends, commits its ledger row and audit record
 // before the caller sees the end of the call (the settle promise the binding awaits).
-import { createHash, randomUUID } from "node:crypto";
+import { hash, randomUUID } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { redact } from "../core/redact.js";
 import type { ChatMessage } from "../core/types.js";
@@ -118,7 +118,7 @@ export function createLedgerStep(options: LedgerStepOptions): PolicyStep {
             metadata,
           },
           audit: {
-            requestHash: createHash("sha256").update(call.requestBytes?.() ?? new Uint8Array()).digest("hex"),
+            requestHash: hash("sha256", call.requestBytes?.() ?? new Uint8Array(), "hex"),
             prompt: messages && capture ? promptText(messages, capture) : undefined,
           },
         };

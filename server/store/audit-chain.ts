@@ -1,7 +1,7 @@
 // The audit log's hash chain, independent of where records are stored: each record's hash is
 // SHA-256(prev_hash ‖ canonical JSON of its fields in a fixed order), so editing, deleting or
 // reordering any record breaks the chain from there on.
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { AuditJsonLine, AuditRecord, AuditVerdict } from "./store.js";
 
 export const GENESIS_HASH = "0".repeat(64);
@@ -34,7 +34,8 @@ export function canonicalAuditJson(record: UnchainedAuditRecord): string {
 }
 
 export function auditHash(prevHash: string, record: UnchainedAuditRecord): string {
-  return createHash("sha256").update(prevHash).update(canonicalAuditJson(record)).digest("hex");
+  // The hex head is ASCII, so hashing the joined string hashes the same bytes as two updates would.
+  return hash("sha256", prevHash + canonicalAuditJson(record), "hex");
 }
 
 export function chainAuditRecord(prevHash: string, record: UnchainedAuditRecord): AuditRecord {

@@ -1,5 +1,5 @@
 // Virtual key secrets: generated once, shown once, stored only as their SHA-256.
-import { createHash, randomBytes } from "node:crypto";
+import { hash, randomBytes } from "node:crypto";
 
 export const KEY_SECRET_PREFIX = "sk-sb-";
 
@@ -10,7 +10,8 @@ export function newKeySecret(): string {
 
 /** SHA-256 of the secret, lowercase hex: the only form a key is stored or looked up in. */
 export function hashKey(secret: string): string {
-  return createHash("sha256").update(secret, "utf8").digest("hex");
+  // One-shot hash(): half the cost of createHash().update().digest() for a short input on Node 20.
+  return hash("sha256", secret, "hex");
 }
 
 export function newKeyId(): string {
