@@ -122,6 +122,22 @@ async function until(probe: () => Promise<boolean>, withinMs: number, what: stri
   return Date.now() - started;
 }
 
+/**
+ * Waits until `client`'s key, created on another replica, is known where it calls: the key reaches
+ * the other replicas within milliseconds of its creation, not before createKey returns.
+ */
+async function keyKnown(client: InferenceClient, what: string): Promise<void> {
+  await until(async () => {
+    try {
+      await client.listModels({});
+      return true;
+    } catch (error) {
+      if (ConnectError.from(error).code === Code.Unauthenticated) return false;
+      throw error;
+    }
+  }, 1_000, what);
+}
+
 test.serial("rpm-60-admits-exactly-60-of-200-concurrent-calls-across-three-replicas", async (t) => {
   const { replicas } = await cluster;
   const clients = replicas.map((r) => r.as(RPM_KEY));
@@ -155,6 +171,7 @@ test.serial("circuit-opened-on-one-replica-is-honoured-by-the-others", async (t)
   t.is(sent, 2, "replica A sent both calls upstream and saw them fail");
   for (const replica of replicas.slice(1)) {
     const list = () => replica.as(created.secret).listModels({});
+    await keyKnown(replica.as(created.secret), "the created key known on the other replica");
     await until(async () => (await list()).models.find((m) => m.name === "flaky")?.targets[0]?.state?.circuit === TargetState_Circuit.OPEN, 1_000, "circuit open on the other replica");
   }
   for (const client of [onB!, onC!]) {
@@ -238,6 +255,7 @@ test.serial("redis-stopped-closed-refuses-unavailable-open-admits-and-both-recov
   const created = await adminA.createKey({ name: "outage-key", team: "rpm", restrictions: { rpm: 1000 } }, asAdmin);
   const closedClient = replicas[1]!.as(created.secret);
   const openKeyClient = createInferenceClient({ baseUrl: open.baseUrl, apiKey: RPM_KEY, timeoutMs: 20_000 });
+  await keyKnown(closedClient, "the key created on replica A known on replica B");
   t.truthy((await closedClient.complete(hi)).route);
   const mark = replicas[1]!.output.mark();
 
