@@ -225,6 +225,9 @@ export function createGrpcDoor(options: GrpcDoorOptions): GrpcDoor {
     // Callers' keepalive pings are welcome (Node's HTTP/2 server never refused them either).
     "grpc.keepalive_permit_without_calls": 1,
     "grpc.http2.min_ping_interval_without_data_ms": 1000,
+    // Channelz statistics are kept per call (closures, counters, timestamps) for a channelz service
+    // this server does not offer: nobody could read them.
+    "grpc.enable_channelz": 0,
     interceptors: [correctGrpcStatuses],
   });
   const { calls, logError } = options;
