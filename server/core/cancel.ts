@@ -1,6 +1,6 @@
 // A call's cancellation between the front doors and the router. Not an AbortSignal: on Node 20
-// creating one costs ~5 µs and adding or removing a listener ~2–3 µs more (bench/RESULTS.md, "What
-// an AbortSignal costs"), and a call used to carry three of them plus six listener operations. The
+// creating one costs ~3–5 µs and adding or removing a listener ~2–3 µs more (`npm run
+// bench:builtins`), and a call used to carry three of them plus six listener operations. The
 // adapters still get a real AbortSignal, one per upstream attempt (routing/deadline.ts): that is
 // what the SDKs take.
 

@@ -1,7 +1,7 @@
 // protobuf-es encodes every string field with TextEncoder.encode, which on Node 20 costs 0.7–1.2 µs
 // for a short string (a call into C++ and a fresh ArrayBuffer each time) against ~0.1 µs for a JS
 // loop over an ASCII string; a CompleteResponse has about ten strings, a stream one per chunk
-// (bench/RESULTS.md, "Strings in protobuf-es"). This installs, once per process, an encoder that
+// (`npm run bench:builtins`). This installs, once per process, an encoder that
 // gives the same bytes: ASCII by hand, anything else through Buffer (which, like TextEncoder,
 // writes U+FFFD for a lone surrogate). Decoding stays protobuf-es's own (TextDecoder is fast).
 import { configureTextEncoding, getTextEncoding } from "@bufbuild/protobuf/wire";
