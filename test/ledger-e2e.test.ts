@@ -51,6 +51,20 @@ test("ledger-row-for-a-success: committed before the response, with the response
   t.is(row.ttftMs, undefined);
 });
 
+test("ledger-request-ids-are-time-ordered: UUIDv7, later calls sort after earlier ones, so the unique index is appended to", async (t) => {
+  const { fake, client, store } = await setup(t);
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    fake.enqueue({ kind: "reply", text: `answer ${i}`, usage: { input: 10, output: 2 } });
+    await client.complete({ model: "chat", messages: [userText(`call ${i}`)] }, { onHeader: (h) => ids.push(h.get("x-request-id") ?? "") });
+  }
+  t.is(ids.length, 3);
+  for (const id of ids) t.regex(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  t.deepEqual([...ids].sort(), ids, "each id sorts after the one before");
+  const stored = (await rows(store)).map((row) => row.requestId).sort();
+  t.deepEqual(stored, ids);
+});
+
 test("ledger-row-for-a-stream: committed before the done chunk, with time to first token", async (t) => {
   const { fake, client, store } = await setup(t);
   fake.enqueue({ kind: "reply", chunks: ["a", "b", "c"], usage: { input: 10, output: 3 } });

@@ -1,9 +1,10 @@
 // The ledger on the request path: a policy step that gives every inference call a request id
-// (returned as `x-request-id`) and, when the call ends, commits its ledger row and audit record
+// (a time-ordered UUIDv7, returned as `x-request-id`) and, when the call ends, commits its ledger row and audit record
 // before the caller sees the end of the call (the settle promise the binding awaits).
-import { hash, randomUUID } from "node:crypto";
+import { hash } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { redact } from "../core/redact.js";
+import { newRequestId } from "../core/request-id.js";
 import type { ChatMessage } from "../core/types.js";
 import type { LedgerAttempt, LedgerEntry, LedgerMethod, Store, UsageBuckets } from "../store/store.js";
 import type { Admission, CallOutcome, InboundCall, OutcomeTokens, PolicyStep } from "./chain.js";
@@ -77,7 +78,7 @@ export function createLedgerStep(options: LedgerStepOptions): PolicyStep {
     const method = METHODS[call.method];
     if (method === undefined) return NOTHING;
     const time = Date.now();
-    const requestId = randomUUID();
+    const requestId = newRequestId(time);
     call.setResponseHeader?.(REQUEST_ID_HEADER, requestId);
     call.requestId = requestId;
     const { alias, metadata, messages } = request as LedgeredRequest;
