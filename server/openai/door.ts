@@ -88,6 +88,14 @@ function decodedSegment(segment: string): string {
   }
 }
 
+/** Whether `method` is the one `path` takes; otherwise the 405 is sent. */
+function allows(res: ServerResponse, method: string, path: string, allowed: string): boolean {
+  if (method === allowed) return true;
+  res.setHeader("allow", allowed);
+  sendError(res, plainError(405, "invalid_request_error", `${method} is not allowed on ${path.slice(0, 100)}; use ${allowed}`, "method_not_allowed"));
+  return false;
+}
+
 export function createOpenAIDoor(options: OpenAIDoorOptions): OpenAIDoor {
   const { calls, logError } = options;
   const failure = (error: unknown) => httpErrorFrom(toConnectError(error, logError));
@@ -185,15 +193,10 @@ export function createOpenAIDoor(options: OpenAIDoorOptions): OpenAIDoor {
   function route(req: IncomingMessage, res: ServerResponse): Promise<void> | void {
     const path = (req.url ?? "").split("?", 1)[0]!;
     const method = req.method ?? "GET";
-    const only = (allowed: string, run: () => Promise<void>) => {
-      if (method === allowed) return run();
-      res.setHeader("allow", allowed);
-      sendError(res, plainError(405, "invalid_request_error", `${method} is not allowed on ${path.slice(0, 100)}; use ${allowed}`, "method_not_allowed"));
-    };
-    if (path === "/v1/chat/completions") return only("POST", () => chatCompletions(req, res));
-    if (path === "/v1/embeddings") return only("POST", () => embeddings(req, res));
-    if (path === "/v1/models") return only("GET", () => models(req, res, undefined));
-    if (path.startsWith("/v1/models/")) return only("GET", () => models(req, res, decodedSegment(path.slice("/v1/models/".length))));
+    if (path === "/v1/chat/completions") return allows(res, method, path, "POST") ? chatCompletions(req, res) : undefined;
+    if (path === "/v1/embeddings") return allows(res, method, path, "POST") ? embeddings(req, res) : undefined;
+    if (path === "/v1/models") return allows(res, method, path, "GET") ? models(req, res, undefined) : undefined;
+    if (path.startsWith("/v1/models/")) return allows(res, method, path, "GET") ? models(req, res, decodedSegment(path.slice("/v1/models/".length))) : undefined;
     sendError(res, plainError(404, "invalid_request_error", `unknown path ${JSON.stringify(path.slice(0, 100))}: the gateway serves /v1/chat/completions, /v1/embeddings and /v1/models`, "unknown_url"));
   }
 

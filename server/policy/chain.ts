@@ -185,9 +185,10 @@ async function refused(admissions: Admission[], call: InboundCall, error: unknow
  */
 export async function refuseInvalid(chain: PolicyChain, call: InboundCall, request: unknown, invalid: ConnectError): Promise<never> {
   if (chain.length === 0) throw invalid;
-  const refusedCall: InboundCall = { ...call, refused: true };
-  const admitted = await admit(chain, refusedCall, request);
-  await admitted.settle?.({ code: invalid.code, caller: admitted.caller ?? refusedCall.caller, reachedUpstream: false });
+  // Marked on the call itself: a door's call may keep its methods on a prototype, which a copy loses.
+  call.refused = true;
+  const admitted = await admit(chain, call, request);
+  await admitted.settle?.({ code: invalid.code, caller: admitted.caller ?? call.caller, reachedUpstream: false });
   throw invalid;
 }
 

@@ -57,6 +57,8 @@ export class Governance {
   readonly #options: GovernanceOptions;
   #generation: Generation;
   readonly #budgetsLeft = new Map<string, BudgetLeft>();
+  // Made once: tsx renames every closure made per call, at ~1 µs each.
+  readonly #logSettleError = (error: unknown) => this.#options.log.error({ err: error }, "settling limits failed");
 
   constructor(config: GatewayConfig, options: GovernanceOptions) {
     this.#options = options;
@@ -166,7 +168,7 @@ export class Governance {
       // An alias that does not exist is the router's NOT_FOUND (listing what the key may use).
       if (request && !identity.access.allowAlias(request.alias) && routing.reach(request.alias)) throw identity.access.denied(request.alias);
     }
-    const limited = await admitLimits({ admissions: this.#admissions, aliasScopes, routing, logError: (error) => this.#options.log.error({ err: error }, "settling limits failed") }, call.method, identity, request);
+    const limited = await admitLimits({ admissions: this.#admissions, aliasScopes, routing, logError: this.#logSettleError }, call.method, identity, request);
     return {
       caller: call.caller,
       metadata: identity?.metadata,

@@ -40,7 +40,24 @@ function dropLateWinner<T>(ctx: AttemptContext<T>, winner: Winner<T>, discard: (
 }
 
 /** Resolves with the first answer, or rejects with the call's last failure. */
-export async function runPlan<T>(ctx: AttemptContext<T>, plan: PlannedTarget[], discard: (value: T) => void): Promise<Winner<T>> {
+export function runPlan<T>(ctx: AttemptContext<T>, plan: PlannedTarget[], discard: (value: T) => void): Promise<Winner<T>> {
+  return ctx.policy.hedge_after_ms === undefined ? walkPlan(ctx, plan) : racePlan(ctx, plan, discard);
+}
+
+/** Without hedging one lane runs at a time: down the plan until a target answers. */
+async function walkPlan<T>(ctx: AttemptContext<T>, plan: PlannedTarget[]): Promise<Winner<T>> {
+  let queue = plan;
+  while (queue.length > 0) {
+    const target = queue[0]!;
+    const outcome = await tryTarget(ctx, target, new Lane());
+    if (outcome.ok) return outcome.winner;
+    queue = remainingAfter(outcome.error, target, queue.slice(1));
+  }
+  return noAnswer(ctx, plan);
+}
+
+/** With hedge_after_ms: a second lane joins a silent first one, and the first answer wins. */
+async function racePlan<T>(ctx: AttemptContext<T>, plan: PlannedTarget[], discard: (value: T) => void): Promise<Winner<T>> {
   const queue = [...plan];
   const hedgeAfter = ctx.policy.hedge_after_ms;
   let hedged = false;
@@ -85,6 +102,11 @@ export async function runPlan<T>(ctx: AttemptContext<T>, plan: PlannedTarget[], 
   } finally {
     if (running.size > 0) void cancelOthers();
   }
+  return noAnswer(ctx, plan);
+}
+
+/** Why no target answered: the call's end, the last failure, no time left, or every circuit open. */
+function noAnswer<T>(ctx: AttemptContext<T>, plan: PlannedTarget[]): never {
   if (ctx.scope.cancel.aborted) throw ctx.scope.cancel.reason;
   if (ctx.last) throw new RoutingError(ctx.last, ctx.log);
   if (ctx.scope.deadline - Date.now() < ctx.policy.min_attempt_ms) {

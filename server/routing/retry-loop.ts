@@ -205,9 +205,10 @@ function backoff(policy: AliasConfig, random: () => number, retry: number, retry
   return Math.max(jittered, retryAfterMs ?? 0);
 }
 
+const timeLeft = (ctx: AttemptContext<unknown>): number => ctx.scope.deadline - Date.now();
+
 /** Tries one target, with retries; resolves (never rejects) unless the call itself ended. */
 export async function tryTarget<T>(ctx: AttemptContext<T>, target: PlannedTarget, lane: Lane): Promise<Outcome<T>> {
-  const timeLeft = () => ctx.scope.deadline - Date.now();
   let previous: Outcome<T> = { ok: false, error: undefined };
   for (let n = 1; ; n++) {
     const admission = target.state.breaker.admit(Date.now());
@@ -215,7 +216,7 @@ export async function tryTarget<T>(ctx: AttemptContext<T>, target: PlannedTarget
       if (n === 1) ctx.log.push({ provider: target.adapter.name, targetModel: target.config.model, outcome: SKIPPED_CIRCUIT_OPEN, durationMs: 0 });
       return previous;
     }
-    if (timeLeft() < ctx.policy.min_attempt_ms) {
+    if (timeLeft(ctx) < ctx.policy.min_attempt_ms) {
       target.state.breaker.settle(admission, "neutral", Date.now());
       return previous;
     }
@@ -225,7 +226,7 @@ export async function tryTarget<T>(ctx: AttemptContext<T>, target: PlannedTarget
     const error = outcome.error;
     if (!UPSTREAM_ERROR_TABLE[error.kind].retrySameTarget || n >= ctx.policy.retry.max_attempts) return outcome;
     const delay = backoff(ctx.policy, ctx.random, n, error.retryAfterMs);
-    if (delay + ctx.policy.min_attempt_ms > timeLeft()) return outcome;
+    if (delay + ctx.policy.min_attempt_ms > timeLeft(ctx)) return outcome;
     await lane.sleep(delay, ctx.scope.cancel);
     if (ctx.scope.cancel.aborted) throw ctx.scope.cancel.reason;
     if (lane.cancelled) return { ok: false, error: undefined };

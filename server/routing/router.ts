@@ -192,9 +192,9 @@ export class Router {
       random: this.random,
       exploration: alias.config.exploration,
       roundRobin: alias.roundRobin,
-      estimateCost: (target) =>
-        target.price &&
-        costNanoUsd({ ...emptyUsage(), inputTokens: facts.inputTokens(), outputTokens: facts.maxOutputTokens }, target.price),
+      estimateCost(target) {
+        return target.price && costNanoUsd({ ...emptyUsage(), inputTokens: facts.inputTokens(), outputTokens: facts.maxOutputTokens }, target.price);
+      },
     });
   }
 
@@ -206,8 +206,9 @@ export class Router {
       metadata: request.metadata,
       caller: options.caller ?? "",
       team: options.team ?? "",
-      inputTokens: () =>
-        (tokens ??= "messages" in request ? countMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + roughTokens(t), 0)),
+      inputTokens() {
+        return (tokens ??= "messages" in request ? countMessageTokens(request.messages) : request.inputs.reduce((n, t) => n + roughTokens(t), 0));
+      },
       maxOutputTokens:
         ("generation" in request ? request.generation.maxOutputTokens : undefined) ??
         this.byName.get(request.alias)?.config.assumed_output_tokens ??
@@ -244,7 +245,7 @@ export class Router {
       started: 0,
       answerTimeoutMs: stream?.answerTimeoutMs ?? ((target) => target.adapter.timeoutMs),
       deferVerdict: stream !== undefined,
-      abandoned: (target) => {
+      abandoned(target) {
         const usage = abandonedUsage(request);
         return { usage, costNanoUsd: costNanoUsd(usage, target.price), priced: target.price !== undefined };
       },

@@ -109,9 +109,13 @@ function failedOutcome(error: unknown, status: ConnectError, caller: Admission["
   return { code: status.code, caller, reachedUpstream: reachedUpstream(error) };
 }
 
-/** The call as the chain sees it: with the request's encoding for the audit hash. */
+/**
+ * The call as the chain sees it: with the request's encoding for the audit hash. Set on the call
+ * itself (a door's call may keep its methods on a prototype, which a copy would lose).
+ */
 function withRequestBytes<Desc extends DescMessage>(call: InboundCall, schema: Desc, request: MessageShape<Desc>): InboundCall {
-  return { ...call, requestBytes: () => toBinary(schema, request) };
+  call.requestBytes = () => toBinary(schema, request);
+  return call;
 }
 
 export function createInferenceCalls(deps: CallDeps): InferenceCalls {

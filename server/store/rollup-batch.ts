@@ -46,8 +46,6 @@ export class RollupBatch {
    * share a database then lock rollup rows in one order and cannot deadlock each other.
    */
   parameters(): { table: RollupTable; rows: unknown[][] }[] {
-    const sorted = (rollups: Map<string, Rollup>) =>
-      [...rollups.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(parameters);
     return [
       { table: "rollup_hour", rows: sorted(this.hour) },
       { table: "rollup_day", rows: sorted(this.day) },
@@ -83,6 +81,10 @@ function accumulate(rollups: Map<string, Rollup>, row: LedgerRow, bucketStart: n
     rollup.ttftSum += row.ttftMs;
     rollup.ttft[histogramBucket(row.ttftMs)]++;
   }
+}
+
+function sorted(rollups: Map<string, Rollup>): unknown[][] {
+  return [...rollups.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(parameters);
 }
 
 function parameters(r: Rollup): unknown[] {

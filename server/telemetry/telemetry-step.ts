@@ -51,7 +51,7 @@ export function createTelemetryStep(options: TelemetryStepOptions): PolicyStep {
     const method = call.method;
     const alias = (request as { alias?: string } | undefined)?.alias ?? "";
     metrics.started(method);
-    const parent = callerSpanContext(call.header);
+    const parent = callerSpanContext(call);
     let spans: AttemptSpans | undefined;
     let server: ReturnType<Tracer["startSpan"]> | undefined;
     let observer: Admission["observer"];

@@ -8,17 +8,18 @@ import { W3CTraceContextPropagator } from "@opentelemetry/core";
 
 const propagator = new W3CTraceContextPropagator();
 
-type HeaderReader = (name: string) => string | undefined;
+/** What carries the caller's metadata: an InboundCall (its `header` may be a prototype method). */
+type HeaderCarrier = { header(name: string): string | undefined };
 
-const getter: TextMapGetter<HeaderReader> = {
+const getter: TextMapGetter<HeaderCarrier> = {
   keys: () => ["traceparent", "tracestate"],
-  get: (header, key) => header(key),
+  get: (carrier, key) => carrier.header(key),
 };
 
 /** The caller's span context from its `traceparent` / `tracestate` metadata; undefined when absent or malformed. */
-export function callerSpanContext(header: HeaderReader): SpanContext | undefined {
-  if (header("traceparent") === undefined) return undefined;
-  return trace.getSpanContext(propagator.extract(ROOT_CONTEXT, header, getter));
+export function callerSpanContext(carrier: HeaderCarrier): SpanContext | undefined {
+  if (carrier.header("traceparent") === undefined) return undefined;
+  return trace.getSpanContext(propagator.extract(ROOT_CONTEXT, carrier, getter));
 }
 
 /** `traceparent` (and `tracestate`) naming `context` as the parent of an upstream request. */
