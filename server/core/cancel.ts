@@ -1,8 +1,9 @@
-// A call's cancellation between the front doors and the router. Not an AbortSignal: on Node 20
-// creating one costs ~3–5 µs and adding or removing a listener ~2–3 µs more (`npm run
-// bench:builtins`), and a call used to carry three of them plus six listener operations. The
-// adapters still get a real AbortSignal, one per upstream attempt (routing/deadline.ts): that is
-// what the SDKs take.
+// A call's cancellation, from the front doors to the upstream request. Not an AbortSignal: on Node
+// 20 creating one costs ~3–5 µs and adding or removing a listener ~2–3 µs more (`npm run
+// bench:builtins`), and a call used to carry four of them plus eight listener operations. An
+// upstream attempt's Cancel goes to the adapter as it is: undici.request takes anything with
+// `addEventListener`/`removeEventListener`, `aborted` and `reason` as its signal, so the lean
+// OpenAI client needs no AbortSignal; an adapter whose SDK does gets one from `abortSignalOf`.
 
 export type CancelListener = (reason: unknown) => void;
 
@@ -37,6 +38,16 @@ export class Cancel {
     if (index >= 0) listeners.splice(index, 1);
   }
 
+  /** The EventTarget shape of an AbortSignal's "abort" event, for undici and other duck-typers. */
+  // Like EventTarget's: a listener added after the abort is never called; each runs at most once.
+  addEventListener(_type: "abort", listener: () => void, _options?: { once?: boolean }): void {
+    if (!this.aborted) (this.listeners ??= []).push(listener);
+  }
+
+  removeEventListener(_type: "abort", listener: () => void): void {
+    this.off(listener);
+  }
+
   /** A Cancel that follows `signal` (a door that already holds one, such as connect-node's). */
   static following(signal: AbortSignal): Cancel {
     const cancel = new Cancel();
@@ -51,4 +62,12 @@ export class Cancel {
     this.onAbort((reason) => controller.abort(reason));
     return controller.signal;
   }
+}
+
+/** How an upstream attempt's cancellation reaches an adapter: its Cancel, or an AbortSignal. */
+export type UpstreamSignal = Cancel | AbortSignal;
+
+/** An AbortSignal for an SDK that takes nothing else. */
+export function abortSignalOf(signal: UpstreamSignal): AbortSignal {
+  return signal instanceof Cancel ? signal.toSignal() : signal;
 }

@@ -1,6 +1,7 @@
 // Anthropic's Messages API through the official `@anthropic-ai/sdk` (1.x, API version 2026-10-21).
 // The wire mapping lives in anthropic-wire.ts; this file holds the SDK calls and the SDK's error
 // shapes. The shared meaning of a failure is in ../core/errors.ts.
+import { abortSignalOf } from "../core/cancel.js";
 import Anthropic from "@anthropic-ai/sdk";
 import type { RawMessageStreamEvent } from "@anthropic-ai/sdk/resources/messages";
 import {
@@ -74,7 +75,7 @@ export const createAnthropicProvider: ProviderFactory<"anthropic"> = (name, opti
     classify: (error) => classify(name, error),
 
     async sendUnary(request, target, signal, headers) {
-      const message = await client.messages.create(buildMessagesBody(request, target.model, name), { signal, headers });
+      const message = await client.messages.create(buildMessagesBody(request, target.model, name), { signal: abortSignalOf(signal), headers });
       if (!message || typeof message !== "object" || !Array.isArray(message.content)) {
         throw new UpstreamError("malformed", name, `provider "${name}" answered without message content`);
       }

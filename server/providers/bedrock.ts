@@ -2,6 +2,7 @@
 // ConverseStream, so every model family on Bedrock shares one request shape (bedrock-converse.ts);
 // embeddings go through InvokeModel with the model family's own body (Titan, Cohere). Model ids and
 // inference-profile ARNs are passed as `modelId` untouched: the SDK URL-encodes them.
+import { abortSignalOf } from "../core/cancel.js";
 import {
   BedrockRuntimeClient,
   BedrockRuntimeServiceException,
@@ -217,7 +218,7 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, options:
     async sendUnary(request, target, signal, headers) {
       const command = new ConverseCommand({ modelId: target.model, ...buildConverseBody(name, request) });
       addUpstreamHeaders(command, headers);
-      return completionFromConverse(name, await client.send(command, { abortSignal: signal }));
+      return completionFromConverse(name, await client.send(command, { abortSignal: abortSignalOf(signal) }));
     },
 
     async openStream(request, target, signal, headers) {
@@ -230,8 +231,8 @@ export const createBedrockProvider: ProviderFactory<"bedrock"> = (name, options:
 
     async embed(request, target, signal, headers) {
       const family = embeddingFamily(target.model);
-      if (family === "titan") return embedTitan(target.model, request.inputs, request.dimensions, signal, headers);
-      if (family === "cohere") return embedCohere(target.model, request.inputs, request.dimensions, signal, headers);
+      if (family === "titan") return embedTitan(target.model, request.inputs, request.dimensions, abortSignalOf(signal), headers);
+      if (family === "cohere") return embedCohere(target.model, request.inputs, request.dimensions, abortSignalOf(signal), headers);
       throw new UpstreamError(
         "unsupported",
         name,

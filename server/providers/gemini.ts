@@ -1,6 +1,7 @@
 // Google Gemini through the official @google/genai SDK: the Gemini API (api_key) or Vertex AI
 // (project + location, Google Application Default Credentials). The wire mapping lives in
 // gemini-wire.ts; this file holds the SDK calls and the classification of Google's errors.
+import { abortSignalOf } from "../core/cancel.js";
 import { ApiError, GoogleGenAI, type EmbedContentResponse, type GenerateContentResponse } from "@google/genai";
 import { UpstreamError, upstreamErrorFromHttp, upstreamErrorFromUnknown } from "../core/errors.js";
 import { GeminiStreamDecoder, buildGeminiRequest, completionFromGemini, isGenerateContentResponse } from "./gemini-wire.js";
@@ -125,7 +126,7 @@ function geminiAdapter(name: string, timeoutMs: number | undefined, client: Goog
     classify: (error) => classify(name, error),
 
     async sendUnary(request, target, signal, headers) {
-      const { contents, config } = buildGeminiRequest(name, request, signal);
+      const { contents, config } = buildGeminiRequest(name, request, abortSignalOf(signal));
       const response: unknown = await client.models.generateContent({ model: target.model, contents, config: { ...config, ...httpOptions(headers) } });
       if (!isGenerateContentResponse(response)) throw malformed(name, "without candidates");
       return completionFromGemini(response);
@@ -142,9 +143,10 @@ function geminiAdapter(name: string, timeoutMs: number | undefined, client: Goog
       // On Vertex AI, Gemini embedding models take one input per request (the SDK would merge a
       // list into one content); the text-embedding-* models take a batch.
       const oneByOne = vertex && /gemini/i.test(target.model);
+      const abort = abortSignalOf(signal);
       const responses = oneByOne
-        ? await Promise.all(request.inputs.map((input) => embedBatch(target.model, [input], request.dimensions, signal, headers)))
-        : [await embedBatch(target.model, request.inputs, request.dimensions, signal, headers)];
+        ? await Promise.all(request.inputs.map((input) => embedBatch(target.model, [input], request.dimensions, abort, headers)))
+        : [await embedBatch(target.model, request.inputs, request.dimensions, abort, headers)];
       const vectors = responses.flatMap((r) => r.embeddings ?? []).map((e) => e.values ?? []);
       if (vectors.length !== request.inputs.length || vectors.some((v) => v.length === 0)) {
         throw malformed(name, `${vectors.length} embeddings for ${request.inputs.length} inputs`);

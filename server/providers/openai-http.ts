@@ -5,6 +5,7 @@
 // relied on from it: the SDK's URL joining, headers, error shapes and SSE semantics, no retries.
 // Failures the upstream tells of come out as UpstreamError; network failures and unparseable
 // JSON are thrown as they are, for the runner's classifier.
+import type { UpstreamSignal } from "../core/cancel.js";
 import type { Readable } from "node:stream";
 import { UpstreamError, retryAfterFromHeaders, upstreamErrorFromHttp } from "../core/errors.js";
 import { redact } from "../core/redact.js";
@@ -26,9 +27,9 @@ export type OpenAIHttpOptions = {
 
 export interface OpenAIHttpClient {
   /** POSTs `body` as JSON to `path` under the base URL; the JSON object answered. */
-  post(path: string, body: object, signal?: AbortSignal, extraHeaders?: Readonly<Record<string, string>>): Promise<JsonObject>;
+  post(path: string, body: object, signal?: UpstreamSignal, extraHeaders?: Readonly<Record<string, string>>): Promise<JsonObject>;
   /** POSTs a streaming request; the JSON object of every SSE event up to `[DONE]`. */
-  stream(path: string, body: object, signal?: AbortSignal, extraHeaders?: Readonly<Record<string, string>>): Promise<AsyncIterable<JsonObject>>;
+  stream(path: string, body: object, signal?: UpstreamSignal, extraHeaders?: Readonly<Record<string, string>>): Promise<AsyncIterable<JsonObject>>;
 }
 
 const isObject = (value: unknown): value is JsonObject => typeof value === "object" && value !== null && !Array.isArray(value);
@@ -139,7 +140,7 @@ export function createOpenAIHttpClient(options: OpenAIHttpOptions): OpenAIHttpCl
     return url;
   };
 
-  async function send(path: string, body: object, signal: AbortSignal | undefined, extra: Readonly<Record<string, string>> | undefined): Promise<HttpResponse> {
+  async function send(path: string, body: object, signal: UpstreamSignal | undefined, extra: Readonly<Record<string, string>> | undefined): Promise<HttpResponse> {
     const response = await request(urlFor(path), { method: "POST", headers: extra ? { ...headers, ...extra } : headers, body: JSON.stringify(body), signal });
     if (response.statusCode < 200 || response.statusCode > 299) throw await statusError(provider, response);
     return response;

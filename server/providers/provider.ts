@@ -2,6 +2,7 @@
 // request into its SDK's call, the SDK's answer back into neutral values, and the SDK's errors into
 // UpstreamError. It knows nothing of RPC, policy, routing or the config file's schema: it is built
 // from plain ProviderOptions (options.ts) and called with a plain UpstreamTarget.
+import type { UpstreamSignal } from "../core/cancel.js";
 import type { Completion, CompletionRequest, Embeddings, EmbeddingRequest, StreamEvent } from "../core/types.js";
 import type { ProviderOptions, ProviderType } from "./options.js";
 import type { Transport } from "./transport.js";
@@ -36,13 +37,13 @@ export interface ProviderAdapter {
   readonly timeoutMs: number | undefined;
   /**
    * One upstream call. `signal` carries the caller's deadline and cancellation: when it aborts,
-   * the upstream request is aborted and the signal's reason is thrown.
+   * the upstream request is aborted and the signal's reason is thrown. Routing passes a Cancel.
    */
-  complete(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal, headers?: UpstreamHeaders): Promise<Completion>;
+  complete(request: CompletionRequest, target: UpstreamTarget, signal: UpstreamSignal, headers?: UpstreamHeaders): Promise<Completion>;
   /** A streamed upstream call; the last event is always `done`. Breaking out aborts the upstream. */
-  stream(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal, headers?: UpstreamHeaders): AsyncIterable<StreamEvent>;
+  stream(request: CompletionRequest, target: UpstreamTarget, signal: UpstreamSignal, headers?: UpstreamHeaders): AsyncIterable<StreamEvent>;
   /** Embeddings; adapters without them throw UpstreamError("unsupported"). */
-  embed(request: EmbeddingRequest, target: UpstreamTarget, signal: AbortSignal, headers?: UpstreamHeaders): Promise<Embeddings>;
+  embed(request: EmbeddingRequest, target: UpstreamTarget, signal: UpstreamSignal, headers?: UpstreamHeaders): Promise<Embeddings>;
   /** Releases the SDK client's resources (on shutdown or when a reload replaces the adapter). */
   close(): Promise<void>;
 }

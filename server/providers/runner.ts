@@ -8,6 +8,7 @@
 // - finishing a stream: only a stream the provider itself finished yields `done`;
 // - tool-call arguments from the upstream held to the API's contract (see wire-common.ts);
 // - usage: what the upstream did not report is estimated, and marked so.
+import type { UpstreamSignal } from "../core/cancel.js";
 import { UpstreamError } from "../core/errors.js";
 import { roughMessageTokens, roughTokens } from "../core/tokens.js";
 import type {
@@ -49,10 +50,11 @@ export type AdapterParts<Chunk> = {
   /** The provider's error classifier, for errors that are neither the caller's abort nor a failed connect. */
   classify(error: unknown): UpstreamError;
   /** `headers` (the attempt's trace context), when given, must reach every upstream request of the call. */
-  sendUnary(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<UpstreamCompletion>;
+  /** `signal` may be a Cancel: `abortSignalOf` makes the AbortSignal an SDK needs. */
+  sendUnary(request: CompletionRequest, target: UpstreamTarget, signal: UpstreamSignal, headers: UpstreamHeaders | undefined): Promise<UpstreamCompletion>;
   /** Starts the upstream stream; `signal` must reach the SDK call, so aborting it ends the request. */
   openStream(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<OpenedStream<Chunk>>;
-  embed(request: EmbeddingRequest, target: UpstreamTarget, signal: AbortSignal, headers: UpstreamHeaders | undefined): Promise<UpstreamEmbeddings>;
+  embed(request: EmbeddingRequest, target: UpstreamTarget, signal: UpstreamSignal, headers: UpstreamHeaders | undefined): Promise<UpstreamEmbeddings>;
   close(): Promise<void>;
 };
 
@@ -128,13 +130,13 @@ export function createAdapter<Chunk>(parts: AdapterParts<Chunk>): ProviderAdapte
   const { name } = parts;
 
   /** What to throw for an error of an upstream call made under `signal`. */
-  function failure(error: unknown, signal: AbortSignal): unknown {
+  function failure(error: unknown, signal: UpstreamSignal): unknown {
     if (signal.aborted) return signal.reason;
     if (error instanceof UpstreamError) return error;
     return connectFailure(name, error) ?? parts.classify(error);
   }
 
-  async function* stream(request: CompletionRequest, target: UpstreamTarget, signal: AbortSignal, headers?: UpstreamHeaders): AsyncGenerator<StreamEvent> {
+  async function* stream(request: CompletionRequest, target: UpstreamTarget, signal: UpstreamSignal, headers?: UpstreamHeaders): AsyncGenerator<StreamEvent> {
     if (signal.aborted) throw signal.reason;
     const upstream = new AbortController();
     const forward = () => upstream.abort(signal.reason);

@@ -5,6 +5,7 @@
 //   TGI ≥ 2 (its /invocations route takes `messages` too). Built with openai-wire.ts.
 // - "tgi": Hugging Face TGI's native `inputs` + `parameters` schema (sagemaker-tgi.ts).
 // Streams arrive as PayloadPart events cut at arbitrary byte offsets; LineSplitter re-joins them.
+import { abortSignalOf } from "../core/cancel.js";
 import {
   InvokeEndpointCommand,
   InvokeEndpointWithResponseStreamCommand,
@@ -152,7 +153,7 @@ export const createSageMakerProvider: ProviderFactory<"sagemaker"> = (name, opti
     async sendUnary(request, target, signal, headers) {
       const command = new InvokeEndpointCommand({ ...input(request, target, false), Accept: "application/json" });
       addUpstreamHeaders(command, headers);
-      const response = await client.send(command, { abortSignal: signal });
+      const response = await client.send(command, { abortSignal: abortSignalOf(signal) });
       return codec.completion(parseJson(name, response.Body));
     },
 

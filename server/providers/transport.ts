@@ -6,6 +6,7 @@
 // An egress proxy set in the environment (proxy-env.ts) is honoured by both halves: fetch goes
 // through undici's EnvHttpProxyAgent, the AWS clients through an https-proxy-agent (CONNECT tunnel;
 // undici's ProxyAgent cannot serve node:https, which the AWS SDK's handler uses).
+import type { UpstreamSignal } from "../core/cancel.js";
 import { Readable } from "node:stream";
 import { Agent, EnvHttpProxyAgent, request, type Dispatcher } from "undici";
 import { NodeHttp2Handler, NodeHttpHandler, type NodeHttp2HandlerOptions } from "@smithy/node-http-handler";
@@ -21,7 +22,7 @@ export type HttpRequestOptions = {
   /** Lower-case names; sent as given. */
   headers: Record<string, string>;
   body: string | Buffer | null;
-  signal?: AbortSignal;
+  signal?: UpstreamSignal;
 };
 /** A response whose body is a plain Node stream (async-iterable Buffers, `text()`, `json()`). */
 export type HttpResponse = Dispatcher.ResponseData;
@@ -142,7 +143,9 @@ export function createTransport(options: TransportOptions = {}): Transport {
   const proxyFor = (url: string) => routes?.proxyFor(url);
   return {
     fetch: createUndiciFetch(dispatcher),
-    request: (url, { method, headers, body, signal }) => request(url, { method, headers, body, signal, dispatcher }),
+    // undici takes as signal anything with addEventListener/removeEventListener, aborted and reason
+    // (lib/api/abort-signal.js); its types name only AbortSignal and EventEmitter.
+    request: (url, { method, headers, body, signal }) => request(url, { method, headers, body, signal: signal as AbortSignal | undefined, dispatcher }),
     proxyFor,
     awsHttp1Handler(endpoint) {
       const proxy = proxyFor(endpoint);

@@ -1,9 +1,9 @@
 // One Cancel per call that fires on the caller's cancel or deadline, or on the alias's default
 // timeout when the caller set no deadline, and one control per upstream attempt linked to it until
 // the CALL ends — not until the attempt resolves: a stream keeps reading on its attempt's signal long
-// after its first event. The attempt's AbortSignal is the only one a call creates (each costs ~5 µs on
-// Node 20, see core/cancel.ts), and every abort has a reason (a reasonless abort builds a
-// DOMException, which costs ~16 µs on Node 20).
+// after its first event. The attempt's signal is a Cancel too (an AbortSignal costs ~5 µs on Node 20,
+// see core/cancel.ts); adapters whose SDK needs an AbortSignal make one. Every abort has a reason (a
+// reasonless abort builds a DOMException, which costs ~16 µs on Node 20).
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Cancel } from "../core/cancel.js";
 
@@ -20,23 +20,20 @@ export type CallScope = {
 
 /** One upstream attempt's signal, with an optional timer that aborts it with a given error. */
 export class AttemptControl {
-  private readonly controller = new AbortController();
+  /** What the adapter gets: a Cancel, not an AbortSignal (core/cancel.ts). */
+  readonly signal = new Cancel();
   private timer: NodeJS.Timeout | undefined;
   private timeoutError: (() => Error) | undefined;
 
-  get signal(): AbortSignal {
-    return this.controller.signal;
-  }
-
   abort(reason: unknown): void {
-    if (!this.controller.signal.aborted) this.controller.abort(reason);
+    this.signal.abort(reason);
     this.disarm();
   }
 
   /** Aborts the attempt with `error()` unless disarmed or re-armed within `ms`. */
   arm(ms: number | undefined, error: () => Error): void {
     this.disarm();
-    if (ms === undefined || this.controller.signal.aborted) return;
+    if (ms === undefined || this.signal.aborted) return;
     this.timeoutError = error;
     this.timer = setTimeout(() => this.abort(this.timeoutError?.()), ms);
   }

@@ -1,10 +1,15 @@
 // The call's Cancel and the call scope built on it, as plain modules: what an AbortSignal gave the
-// router (abort once, with a reason, listeners in order, removal) still holds, and the scope links
-// the caller's cancel and the deadline to every attempt's real AbortSignal. The end-to-end
-// behaviour (a caller's cancel or deadline aborting the upstream) is in adapter-abort and resilience.
+// router (abort once, with a reason, listeners in order, removal) still holds, the scope links the
+// caller's cancel and the deadline to every attempt's signal, and that signal (a Cancel) is one
+// undici.request honours. The end-to-end behaviour (a caller's cancel or deadline aborting the
+// upstream) is in adapter-abort and resilience.
+import { once } from "node:events";
+import { createServer, type IncomingMessage } from "node:http";
+import type { AddressInfo } from "node:net";
 import test from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Cancel } from "../../server/core/cancel.js";
+import { request } from "undici";
+import { Cancel, abortSignalOf } from "../../server/core/cancel.js";
 import { openCallScope } from "../../server/routing/deadline.js";
 
 test("cancel-aborts-once-with-its-first-reason: listeners run once, in order, and a later abort changes nothing", (t) => {
@@ -88,4 +93,46 @@ test("disposed-call-scope-no-longer-listens-to-the-caller", (t) => {
   caller.abort("late");
   t.false(scope.cancel.aborted);
   t.false(attempt.signal.aborted);
+});
+
+test("cancel-event-target-shape: added listeners run once on abort, removed ones never, and one added after the abort is not called", (t) => {
+  const cancel = new Cancel();
+  const heard: string[] = [];
+  const removed = () => heard.push("removed");
+  cancel.addEventListener("abort", () => heard.push("kept"), { once: true });
+  cancel.addEventListener("abort", removed);
+  cancel.removeEventListener("abort", removed);
+  cancel.abort("stop");
+  cancel.abort("again");
+  cancel.addEventListener("abort", () => heard.push("late"));
+  t.deepEqual(heard, ["kept"]);
+});
+
+test("abort-signal-of-a-cancel-follows-it; of an abort-signal is that signal", (t) => {
+  const cancel = new Cancel();
+  const signal = abortSignalOf(cancel);
+  t.true(signal instanceof AbortSignal);
+  cancel.abort("stop");
+  t.is(signal.reason, "stop");
+  const native = new AbortController().signal;
+  t.is(abortSignalOf(native), native);
+});
+
+test("attempt-cancel-is-an-undici-signal: undici.request takes it, and aborting it ends the request at once with its reason", async (t) => {
+  // An upstream that takes the request and never answers.
+  const server = createServer(() => undefined);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  const arrived = once(server, "request") as Promise<[IncomingMessage]>;
+  const cancel = new Cancel();
+  const pending = request(`http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/chat/completions`, { method: "POST", body: "{}", signal: cancel as unknown as AbortSignal });
+  const [incoming] = await arrived;
+  const closed = once(incoming.socket, "close");
+  const reason = new ConnectError("the caller cancelled the call", Code.Canceled);
+  cancel.abort(reason);
+  const error = await t.throwsAsync(pending);
+  t.is(error, reason);
+  await closed;
+  t.pass("the upstream connection was closed");
 });
