@@ -6,7 +6,10 @@ import { plainError, type HttpError } from "./errors.js";
 export type BodyResult = { ok: true; value: unknown } | { ok: false; error: HttpError };
 
 function tooLarge(limit: number): BodyResult {
-  return { ok: false, error: plainError(413, "invalid_request_error", `the request body is larger than the gateway's limit of ${limit} bytes`, "request_too_large") };
+  const error = plainError(413, "invalid_request_error", `the request body is larger than the gateway's limit of ${limit} bytes`, "request_too_large");
+  // The rest of the body is neither read nor buffered: the connection ends after the answer.
+  error.headers.connection = "close";
+  return { ok: false, error };
 }
 
 export async function readJsonBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
@@ -19,21 +22,41 @@ export async function readJsonBody(req: IncomingMessage, limit: number): Promise
     return { ok: false, error: plainError(415, "invalid_request_error", `content-encoding ${JSON.stringify(encoding).slice(0, 40)} is not supported`, "unsupported_media_type") };
   }
   if (Number(req.headers["content-length"] ?? 0) > limit) return tooLarge(limit);
-  const chunks: Buffer[] = [];
-  let size = 0;
+  const body = await readBody(req, limit);
+  if (!Buffer.isBuffer(body)) return body;
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > limit) return tooLarge(limit);
-      chunks.push(chunk);
-    }
-  } catch {
-    // The caller went away mid-body: nobody is left to answer, and it is not the gateway's fault.
-    return { ok: false, error: plainError(400, "invalid_request_error", "the request body ended early", "incomplete_body") };
-  }
-  try {
-    return { ok: true, value: JSON.parse(Buffer.concat(chunks, size).toString("utf8")) };
+    return { ok: true, value: JSON.parse(body.toString("utf8")) };
   } catch {
     return { ok: false, error: plainError(400, "invalid_request_error", "the request body is not valid JSON", "invalid_json") };
   }
+}
+
+/**
+ * The body's bytes, on plain stream events: `for await` over the request builds an async iterator
+ * with its own end-of-stream listeners for every call, several µs the door need not pay.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | BodyResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      if (size > limit) return;
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+      else {
+        req.pause();
+        resolve(tooLarge(limit));
+      }
+    });
+    req.on("end", () => resolve(Buffer.concat(chunks, size)));
+    // The caller went away mid-body: nobody is left to answer, and it is not the gateway's fault.
+    req.on("error", () => resolve(endedEarly()));
+    req.on("close", () => {
+      if (!req.complete) resolve(endedEarly());
+    });
+  });
+}
+
+function endedEarly(): BodyResult {
+  return { ok: false, error: plainError(400, "invalid_request_error", "the request body ended early", "incomplete_body") };
 }

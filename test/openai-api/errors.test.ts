@@ -3,6 +3,7 @@
 // limit (429 + retry-after), bad parameters (400 naming `param`), response_format on a target
 // without JSON mode, an https image for Bedrock (refused naming the field, never fetched), bodies
 // over max_message_bytes (413), paths and methods the door does not serve, and web_listen serving it.
+import { request as httpRequest } from "node:http";
 import test, { type ExecutionContext } from "ava";
 import OpenAI from "openai";
 import { startOpenAIFake } from "../fakes/openai.js";
@@ -170,6 +171,42 @@ test("openai-door-body-over-max-message-bytes-is-413", async (t) => {
   t.is(response.status, 413);
   t.is(((await response.json()) as { error: { code: string } }).error.code, "request_too_large");
   t.is(fake.requests.length, 0);
+});
+
+/** POSTs `chunks` with chunked transfer encoding (no content-length), then ends or cuts the body. */
+function chunkedPost(url: string, chunks: string[], end: "end" | "cut"): Promise<{ status: number; body: string; connection?: string } | "reset"> {
+  return new Promise((resolve) => {
+    const req = httpRequest(url, { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (text: string) => (body += text));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body, connection: res.headers.connection }));
+    });
+    req.on("error", () => resolve("reset"));
+    const last = chunks.length - 1;
+    chunks.forEach((chunk, i) => req.write(chunk, () => i === last && end === "cut" && setImmediate(() => req.destroy())));
+    if (end === "end") req.end();
+  });
+}
+
+test("openai-door-streamed-body-over-max-message-bytes-is-413-and-the-connection-closes", async (t) => {
+  const { v1, fake } = await startWithRow(t, openaiRow, { max_message_bytes: 4096 });
+  const text = JSON.stringify({ model: "chat", messages: [{ role: "user", content: "x".repeat(10_000) }] });
+  const answer = await chunkedPost(`${v1}/chat/completions`, [text.slice(0, 3000), text.slice(3000, 6000), text.slice(6000)], "end");
+  if (answer === "reset") return t.fail("the gateway reset the connection instead of answering 413");
+  t.is(answer.status, 413);
+  t.is((JSON.parse(answer.body) as { error: { code: string } }).error.code, "request_too_large");
+  t.is(answer.connection, "close");
+  t.is(fake.requests.length, 0);
+});
+
+test("openai-door-body-cut-mid-way-reaches-no-upstream-and-the-gateway-keeps-serving", async (t) => {
+  const { v1, fake, openai } = await startWithRow(t, openaiRow);
+  const cut = await chunkedPost(`${v1}/chat/completions`, ['{"model":"chat","messages":[{"role":"us'], "cut");
+  t.is(cut, "reset", "nobody is left to answer");
+  t.is(fake.requests.length, 0);
+  const reply = await openai.chat.completions.create({ model: "chat", messages: [{ role: "user", content: "still there?" }] });
+  t.is(typeof reply.choices[0]?.message.content, "string");
 });
 
 test("openai-door-malformed-bodies-paths-and-methods", async (t) => {
