@@ -1,6 +1,6 @@
 // A call's cancellation, from the front doors to the upstream request. Not an AbortSignal: on Node
 // 20 creating one costs ~3–5 µs and adding or removing a listener ~2–3 µs more (`npm run
-// bench:builtins`), and a call used to carry four of them plus eight listener operations. An
+// bench:builtins`), and a unary call used to carry three of them plus six listener operations. An
 // upstream attempt's Cancel goes to the adapter as it is: undici.request takes anything with
 // `addEventListener`/`removeEventListener`, `aborted` and `reason` as its signal, so the lean
 // OpenAI client needs no AbortSignal; an adapter whose SDK does gets one from `abortSignalOf`.

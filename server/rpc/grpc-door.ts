@@ -197,7 +197,7 @@ function healthHandlers(health: HealthStatus) {
     },
     watch: serverStream<HealthCheckRequest, BoundCall>(
       (call) => new BoundCall(call),
-      async function*  ({ signal }, request) {
+      async function* ({ signal }, request) {
         let last: Status | undefined;
         while (!signal.aborted) {
           const status = health.get(request.service) ?? Status.SERVICE_UNKNOWN;
