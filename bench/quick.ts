@@ -2,12 +2,13 @@
 // gateway, both warmed up and kept running, then alternating closed-loop loads of each, with req/s,
 // CPU per 1,000 calls (all the server's threads) and the ratio of each gateway load to the Portkey
 // load next to it. The full harness (npm run bench) is what RESULTS.md reports; this is for A/B work.
-//   npm run bench:quick -- --scenario policy [--peer] [--loads 3] [--requests 10000] [--node-flags=--max-semi-space-size=32]
+//   npm run bench:quick -- --scenario policy [--peer] [--openai-api] [--loads 3] [--requests 10000] [--node-flags=--max-semi-space-size=32]
+// --openai-api loads the OpenAI-compatible door (policy on) on the peer's wire: HTTP/1.1, 32 connections.
 import { parseArgs } from "node:util";
 import { ensureH2load, type RequestSpec } from "./h2load.js";
 import { measure, sampleGrpcStatus, type Load } from "./measure.js";
 import { startFake } from "./processes.js";
-import { grpcBody, scenario, SERVICE } from "./scenarios.js";
+import { BENCH_KEY, grpcBody, openaiApiBody, policyOnDocument, scenario, SERVICE } from "./scenarios.js";
 import { ensurePeer, peerHeaders, startGateway, startPeer, type Server } from "./targets.js";
 
 const { values } = parseArgs({
@@ -17,6 +18,7 @@ const { values } = parseArgs({
     loads: { type: "string", default: "3" },
     requests: { type: "string", default: "10000" },
     "node-flags": { type: "string", default: "" },
+    "openai-api": { type: "boolean", default: false },
   },
 });
 ensureH2load();
@@ -26,10 +28,15 @@ const requests = Number(values.requests);
 const fake = await startFake();
 const servers: Server[] = [];
 try {
-  const gateway = await startGateway(s.document(fake.port), values["node-flags"].split(" ").filter((f) => f !== ""));
+  const openaiApi = values["openai-api"];
+  const gateway = await startGateway(openaiApi ? policyOnDocument(fake.port) : s.document(fake.port), values["node-flags"].split(" ").filter((f) => f !== ""));
   servers.push(gateway);
-  const gatewaySpec: RequestSpec = { url: `${gateway.baseUrl}${SERVICE}/${s.method}`, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
-  const gatewayLoad = (n: number): Load => ({ spec: gatewaySpec, shape: { kind: "closed", requests: n, connections: 4, streams: 16 }, fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: s.upstreamPerCall });
+  const gatewaySpec: RequestSpec = openaiApi
+    ? { url: `${gateway.baseUrl}/v1/chat/completions`, body: openaiApiBody, headers: ["content-type: application/json", `authorization: Bearer ${BENCH_KEY}`], h1: true }
+    : { url: `${gateway.baseUrl}${SERVICE}/${s.method}`, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
+  const shape = (n: number) => (openaiApi ? { kind: "closed" as const, requests: n, connections: 32, streams: 1 } : { kind: "closed" as const, requests: n, connections: 4, streams: 16 });
+  const gatewayLoad = (n: number): Load => ({ spec: gatewaySpec, shape: shape(n), fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: openaiApi ? { ok: 1, failed: 0 } : s.upstreamPerCall });
+  const name = openaiApi ? "OpenAI API, policy on" : s.name;
   let peerLoad: ((n: number) => Load) | undefined;
   if (values.peer) {
     const peer = await startPeer();
@@ -41,8 +48,8 @@ try {
   await measure(gatewayLoad(2_000));
   for (let i = 0; i < Number(values.loads); i++) {
     const m = await measure(gatewayLoad(requests));
-    const failure = m.failure ?? (await sampleGrpcStatus(gateway.baseUrl, s, 100));
-    let line = `${s.name}: ${m.rps.toFixed(0)} req/s, ${m.cpuMsPer1000.toFixed(0)} ms CPU per 1,000 calls${failure ? `, FAILED: ${failure}` : ""}`;
+    const failure = m.failure ?? (openaiApi ? undefined : await sampleGrpcStatus(gateway.baseUrl, s, 100));
+    let line = `${name}: ${m.rps.toFixed(0)} req/s, ${m.cpuMsPer1000.toFixed(0)} ms CPU per 1,000 calls${failure ? `, FAILED: ${failure}` : ""}`;
     if (peerLoad) {
       const p = await measure(peerLoad(Math.round(requests / 2)));
       line += ` | Portkey ${p.rps.toFixed(0)} req/s, ${p.cpuMsPer1000.toFixed(0)} ms${p.failure ? `, FAILED: ${p.failure}` : ""} | ratio ${(m.rps / p.rps).toFixed(2)}×`;
