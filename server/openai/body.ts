@@ -7,7 +7,8 @@ export type BodyResult = { ok: true; value: unknown } | { ok: false; error: Http
 
 function tooLarge(limit: number): BodyResult {
   const error = plainError(413, "invalid_request_error", `the request body is larger than the gateway's limit of ${limit} bytes`, "request_too_large");
-  // The rest of the body is neither read nor buffered: the connection ends after the answer.
+  // The rest of the body is neither read nor buffered: the connection ends after the answer
+  // (a declared length over the limit is refused before any of it is read).
   error.headers.connection = "close";
   return { ok: false, error };
 }

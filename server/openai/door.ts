@@ -145,7 +145,7 @@ export function createOpenAIDoor(options: OpenAIDoorOptions): OpenAIDoor {
 
   async function chatCompletions(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJsonBody(req, options.maxBodyBytes);
-    if (!body.ok) return sendError(res, body.error, body.error.status === 413 ? { connection: "close" } : {});
+    if (!body.ok) return sendError(res, body.error);
     const { value, problems } = chatRequestFromOpenAI(body.value);
     if (!value) return sendError(res, badRequest(problems));
     const http = httpCall(req, res, value.stream ? "stream_complete" : "complete");
@@ -159,7 +159,7 @@ export function createOpenAIDoor(options: OpenAIDoorOptions): OpenAIDoor {
 
   async function embeddings(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readJsonBody(req, options.maxBodyBytes);
-    if (!body.ok) return sendError(res, body.error, body.error.status === 413 ? { connection: "close" } : {});
+    if (!body.ok) return sendError(res, body.error);
     const { value, problems } = embeddingsRequestFromOpenAI(body.value);
     if (!value) return sendError(res, badRequest(problems));
     const { call, headers } = httpCall(req, res, "embed");
