@@ -1,6 +1,9 @@
 // The lean OpenAI-wire client (server/providers/openai-http.ts) where the conformance table and
 // openai-e2e do not reach: SSE cut at every byte, error bodies that are not OpenAI's JSON, 2xx
 // bodies that are not an answer, and the headers and URL the SDK used to build.
+import { once } from "node:events";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { Readable } from "node:stream";
 import test from "ava";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -9,6 +12,7 @@ import { FinishReason } from "../gen/switchboard/v1/inference_pb.js";
 import { userText } from "../clients/inference-client.js";
 import { UpstreamError } from "../server/core/errors.js";
 import { sseObjects, type JsonObject } from "../server/providers/openai-http.js";
+import { createTransport } from "../server/providers/transport.js";
 import { startOpenAIFake } from "./fakes/openai.js";
 import { FakeUpstream, write, type FakeResponse } from "./fakes/server.js";
 import { useFake } from "./helpers/fakes.js";
@@ -238,4 +242,35 @@ test("base-url-with-a-trailing-slash-joins-like-the-sdk", async (t) => {
     fake.requests.map((r) => r.path),
     ["/v1/chat/completions", "/v1/embeddings"],
   );
+});
+
+test("transport-request-sends-the-urls-path-and-query-to-its-origin; a non-http url is refused by name", async (t) => {
+  const seen: { url?: string; host?: string; method?: string; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+    req.on("end", () => {
+      seen.push({ url: req.url, host: req.headers.host, method: req.method, body });
+      res.end("ok");
+    });
+  });
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const transport = createTransport({ env: {} });
+  t.teardown(async () => {
+    await transport.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  for (const url of [`${origin}/v1/chat/completions`, `${origin}/v1/chat/completions`, `${origin}/openai/deployments/x/chat/completions?api-version=2024-10-21`]) {
+    const response = await transport.request(url, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    t.is(await response.body.text(), "ok");
+  }
+  t.deepEqual(
+    seen.map((s) => s.url),
+    ["/v1/chat/completions", "/v1/chat/completions", "/openai/deployments/x/chat/completions?api-version=2024-10-21"],
+  );
+  t.true(seen.every((s) => s.host === origin.slice("http://".length) && s.method === "POST" && s.body === "{}"));
+  const refused = await t.throwsAsync(transport.request("ftp://files.example/v1", { method: "POST", headers: {}, body: null }));
+  t.regex(refused?.message ?? "", /ftp:\/\/files\.example is not http: or https:/);
 });

@@ -115,6 +115,25 @@ export function createUndiciFetch(dispatcher: Dispatcher): FetchLike {
   };
 }
 
+/** Upstream URLs split into a dispatcher's origin and path, once per URL: they come from the config. */
+class UrlTargets {
+  private readonly byUrl = new Map<string, { origin: string; path: string }>();
+
+  /** The URL's origin and path, or why it cannot be requested. */
+  of(url: string): { origin: string; path: string } | TypeError {
+    let target = this.byUrl.get(url);
+    if (target === undefined) {
+      const parsed = URL.canParse(url) ? new URL(url) : undefined;
+      if (parsed?.protocol !== "http:" && parsed?.protocol !== "https:") return new TypeError(`upstream URL ${parsed ? parsed.protocol + "//" + parsed.host : "(unparseable)"} is not http: or https:`);
+      target = { origin: parsed.origin, path: parsed.pathname + parsed.search };
+      // A bound, not an eviction policy: configs name a handful of URLs.
+      if (this.byUrl.size >= 1000) this.byUrl.clear();
+      this.byUrl.set(url, target);
+    }
+    return target;
+  }
+}
+
 export type TransportOptions = {
   connectionsPerOrigin?: number;
   /** Where the proxy variables are read (default: process.env), once, when the transport is made. */
@@ -141,11 +160,17 @@ export function createTransport(options: TransportOptions = {}): Transport {
     return agent;
   };
   const proxyFor = (url: string) => routes?.proxyFor(url);
+  const targets = new UrlTargets();
   return {
     fetch: createUndiciFetch(dispatcher),
+    // The dispatcher's own request(): undici.request(url) would parse the URL again on every call.
     // undici takes as signal anything with addEventListener/removeEventListener, aborted and reason
     // (lib/api/abort-signal.js); its types name only AbortSignal and EventEmitter.
-    request: (url, { method, headers, body, signal }) => request(url, { method, headers, body, signal: signal as AbortSignal | undefined, dispatcher }),
+    request(url, { method, headers, body, signal }) {
+      const target = targets.of(url);
+      if (target instanceof Error) return Promise.reject(target);
+      return dispatcher.request({ origin: target.origin, path: target.path, method, headers, body, signal: signal as AbortSignal | undefined });
+    },
     proxyFor,
     awsHttp1Handler(endpoint) {
       const proxy = proxyFor(endpoint);
