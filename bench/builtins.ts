@@ -1,17 +1,14 @@
 // What a few platform calls on the request path cost on this Node, next to what the gateway uses
-// instead: an AbortSignal against core/cancel.ts's Cancel, TextEncoder against the protobuf string
-// encoder (rpc/protobuf-text.ts), createHash().update().digest() against the one-shot hash(). Each
-// pair runs in the same process, interleaved twice, so the ratio holds on a noisy machine.
+// instead: an AbortSignal against core/cancel.ts's Cancel, createHash().update().digest() against
+// the one-shot hash(). Each pair runs in the same process, interleaved twice, so the ratio holds on a noisy machine.
 //   npm run bench:builtins
 import { createHash, hash } from "node:crypto";
 import { Cancel } from "../server/core/cancel.js";
-import { encodeUtf8 } from "../server/rpc/protobuf-text.js";
 
 type Case = { name: string; run: (i: number) => unknown };
 
 const STRINGS = ["up", "gpt-4o-mini", "OK", "chatcmpl-123", "gpt-4o-mini-2024-07-18", "openai"];
 const noop = () => undefined;
-const textEncoder = new TextEncoder();
 let sink = 0;
 
 function nsPerOp({ run }: Case, ops: number): number {
@@ -45,10 +42,6 @@ const pairs: [Case, Case][] = [
         return cancel;
       },
     },
-  ],
-  [
-    { name: "TextEncoder.encode (short ASCII)", run: (i) => textEncoder.encode(STRINGS[i % STRINGS.length]) },
-    { name: "protobuf-text encodeUtf8", run: (i) => encodeUtf8(STRINGS[i % STRINGS.length]) },
   ],
   [
     { name: "createHash(sha256).update.digest(hex)", run: (i) => createHash("sha256").update(STRINGS[i % STRINGS.length]).digest("hex") },

@@ -1,7 +1,6 @@
 // Assembles a running gateway from a validated config: SDK clients (once per provider), the
 // router, the one set of call functions behind every door (grpc-js for gRPC over HTTP/2,
 // connect-node for Connect and gRPC-Web, the OpenAI-compatible HTTP API under /v1/), and the listeners.
-import "./rpc/protobuf-text.js"; // protobuf-es string encoding without TextEncoder, for every message the gateway writes
 import { readFile } from "node:fs/promises";
 import type http from "node:http";
 import type { DescFile } from "@bufbuild/protobuf";
