@@ -91,6 +91,8 @@ function substituteEnv(value: unknown, path: PropertyKey[], context: LoadContext
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === "unrecognized_keys") return `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}`;
+  // A record key that failed its own schema: say why (zod only says "Invalid key in record").
+  if (issue.code === "invalid_key" && issue.issues.length > 0) return issue.issues.map(describeIssue).join("; ");
   if (issue.code === "invalid_union" && "discriminator" in issue && issue.discriminator) {
     return `${issue.message}: expected one of openai, openai-compatible, anthropic, gemini, bedrock, sagemaker`;
   }

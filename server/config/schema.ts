@@ -18,6 +18,12 @@ const aws = {
   session_token: z.string().min(1).optional(),
 };
 
+/** HTTP headers sent as configured: names are RFC 9110 tokens, values one line each. */
+const httpHeaders = z.record(
+  z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "expected an HTTP header name (letters, digits and !#$%&'*+.^_`|~-)"),
+  z.string().regex(/^[^\r\n\0]*$/, "a header value cannot contain a line break or NUL"),
+);
+
 export const providerSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("openai"), ...base, api_key: z.string().min(1), organization: z.string().optional() }),
   z.strictObject({
@@ -25,7 +31,7 @@ export const providerSchema = z.discriminatedUnion("type", [
     ...base,
     base_url: z.url(),
     api_key: z.string().min(1).optional(),
-    headers: z.record(z.string(), z.string()).optional(),
+    headers: httpHeaders.optional(),
   }),
   z.strictObject({ type: z.literal("anthropic"), ...base, api_key: z.string().min(1) }),
   z.strictObject({
@@ -290,6 +296,8 @@ export const configSchema = z.strictObject({
           exporter: z.enum(["otlp", "console", "none"]).default("none"),
           /** OTLP/HTTP traces URL (default http://127.0.0.1:4318/v1/traces). */
           endpoint: z.url({ protocol: /^https?$/, error: "expected an http(s) URL, e.g. http://127.0.0.1:4318/v1/traces" }).optional(),
+          /** Sent with every export, e.g. a hosted collector's API key from `${ENV}`; never logged. */
+          headers: httpHeaders.optional(),
         })
         .default({ exporter: "none" }),
       /** CloudWatch Embedded Metric Format: one JSON line per call on stdout. */

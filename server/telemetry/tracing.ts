@@ -28,7 +28,7 @@ export const DEFAULT_OTLP_ENDPOINT = "http://127.0.0.1:4318/v1/traces";
 export function createTracing(config: GatewayConfig["telemetry"]["traces"], version: string, spanExporter?: SpanExporter): Tracing | undefined {
   let processor: SpanProcessor;
   if (spanExporter) processor = new SimpleSpanProcessor(spanExporter);
-  else if (config.exporter === "otlp") processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: config.endpoint ?? DEFAULT_OTLP_ENDPOINT }));
+  else if (config.exporter === "otlp") processor = new BatchSpanProcessor(new OTLPTraceExporter({ url: config.endpoint ?? DEFAULT_OTLP_ENDPOINT, headers: config.headers }));
   else if (config.exporter === "console") processor = new SimpleSpanProcessor(new ConsoleSpanExporter());
   else return undefined;
   const provider = new BasicTracerProvider({
