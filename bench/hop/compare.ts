@@ -40,7 +40,7 @@ const sdk = new OpenAI({ apiKey: "sk-bench-0000000000", baseURL: baseUrl, maxRet
 const lean = createLeanClient({ baseUrl, apiKey: "sk-bench-0000000000", dispatcher: agent() });
 // No proxy variables: the transport's own Agent, with the same pool settings as agent().
 const transport = createTransport({ env: {} });
-const gatewayClient = createOpenAIHttpClient({ provider: "bench", baseUrl, apiKey: "sk-bench-0000000000", request: transport.request });
+const gatewayClient = createOpenAIHttpClient({ provider: "bench", baseUrl, apiKey: "sk-bench-0000000000", request: transport.request, requestWhole: transport.requestWhole });
 
 const variants: Variant[] = [
   {

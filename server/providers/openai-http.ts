@@ -1,6 +1,6 @@
-// A lean client for the OpenAI-compatible HTTP wire (Chat Completions, Embeddings): undici.request
-// through the shared transport, one JSON.stringify out, one JSON.parse back, SSE read line by line
-// from the plain Node body stream. It replaces the `openai` SDK, which cost 3.8× the CPU per unary
+// A lean client for the OpenAI-compatible HTTP wire (Chat Completions, Embeddings): undici through
+// the shared transport, one JSON.stringify out; a unary answer read whole and parsed once, a stream's
+// SSE read line by line from the plain Node body stream. It replaces the `openai` SDK, which cost 3.8× the CPU per unary
 // call and 4.3× per stream (bench/RESULTS.md, "The upstream hop"), and keeps what the adapter
 // relied on from it: the SDK's URL joining, headers, error shapes and SSE semantics, no retries.
 // Failures the upstream tells of come out as UpstreamError; network failures and unparseable
@@ -10,7 +10,7 @@ import type { Readable } from "node:stream";
 import { UpstreamError, retryAfterFromHeaders, upstreamErrorFromHttp } from "../core/errors.js";
 import { redact } from "../core/redact.js";
 import { LineSplitter } from "./line-splitter.js";
-import type { HttpRequest, HttpResponse } from "./transport.js";
+import type { HttpRequest, HttpResponse, WholeRequest } from "./transport.js";
 
 export type JsonObject = Record<string, unknown>;
 
@@ -23,6 +23,8 @@ export type OpenAIHttpOptions = {
   /** Extra headers from the provider's config; they override the defaults, as the SDK's did. */
   headers?: Record<string, string>;
   request: HttpRequest;
+  /** The same, read whole: what unary calls use. */
+  requestWhole: WholeRequest;
 };
 
 export interface OpenAIHttpClient {
@@ -49,7 +51,7 @@ function defaultHeaders(options: OpenAIHttpOptions): Record<string, string> {
   return headers;
 }
 
-function header(response: HttpResponse, name: string): string | undefined {
+function streamHeader(response: HttpResponse, name: string): string | undefined {
   const value = response.headers[name];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -66,19 +68,19 @@ function parseJson(text: string): unknown {
  * What a non-2xx answer means. The upstream's message comes from OpenAI's `{"error": {...}}` body,
  * or vLLM's top-level `{"message", "type", "code"}`, or the raw text of a body that is not JSON.
  */
-async function statusError(provider: string, response: HttpResponse): Promise<UpstreamError> {
-  // A body cut short still leaves the status to classify by.
-  const text = await response.body.text().catch(() => "");
+function statusError(provider: string, statusCode: number, header: (name: string) => string | undefined, text: string): UpstreamError {
   const parsed = parseJson(text);
   const error = isObject(parsed) ? parsed.error : undefined;
   const detail = isObject(error) ? error : isObject(parsed) && error === undefined ? parsed : undefined;
   const message =
     typeof detail?.message === "string" ? detail.message : typeof error === "string" ? error : error !== undefined ? JSON.stringify(error) : text;
-  return upstreamErrorFromHttp(provider, response.statusCode, message || "no body", {
+  return upstreamErrorFromHttp(provider, statusCode, message || "no body", {
     code: [detail?.code, detail?.type].filter(Boolean).join(" "),
-    retryAfterMs: retryAfterFromHeaders((name) => header(response, name)),
+    retryAfterMs: retryAfterFromHeaders(header),
   });
 }
+
+const isSuccess = (statusCode: number) => statusCode >= 200 && statusCode <= 299;
 
 /** An in-band `{"error": …}` event: no HTTP status, only the upstream's error code or type. */
 function streamError(provider: string, error: unknown): UpstreamError {
@@ -130,7 +132,7 @@ export async function* sseObjects(provider: string, body: Readable): AsyncGenera
 }
 
 export function createOpenAIHttpClient(options: OpenAIHttpOptions): OpenAIHttpClient {
-  const { provider, request } = options;
+  const { provider, request, requestWhole } = options;
   // Built once: every call sends the same headers object.
   const headers = defaultHeaders(options);
   const urls = new Map<string, string>();
@@ -139,22 +141,30 @@ export function createOpenAIHttpClient(options: OpenAIHttpOptions): OpenAIHttpCl
     if (url === undefined) urls.set(path, (url = joinUrl(options.baseUrl, path)));
     return url;
   };
-
-  async function send(path: string, body: object, signal: UpstreamSignal | undefined, extra: Readonly<Record<string, string>> | undefined): Promise<HttpResponse> {
-    const response = await request(urlFor(path), { method: "POST", headers: extra ? { ...headers, ...extra } : headers, body: JSON.stringify(body), signal });
-    if (response.statusCode < 200 || response.statusCode > 299) throw await statusError(provider, response);
-    return response;
-  }
+  const requestOptions = (body: object, signal: UpstreamSignal | undefined, extra: Readonly<Record<string, string>> | undefined) => ({
+    method: "POST" as const,
+    headers: extra ? { ...headers, ...extra } : headers,
+    body: JSON.stringify(body),
+    signal,
+  });
 
   return {
     async post(path, body, signal, extraHeaders) {
-      const response = await send(path, body, signal, extraHeaders);
-      const answer = JSON.parse(await response.body.text()) as unknown;
+      const response = await requestWhole(urlFor(path), requestOptions(body, signal, extraHeaders));
+      // A body cut short still leaves the status to classify by.
+      if (!isSuccess(response.statusCode)) throw statusError(provider, response.statusCode, (name) => response.header(name), response.text());
+      if (response.bodyError) throw response.bodyError;
+      const answer = JSON.parse(response.text()) as unknown;
       if (!isObject(answer)) throw notAnObject(provider, "a body");
       return answer;
     },
     async stream(path, body, signal, extraHeaders) {
-      return sseObjects(provider, (await send(path, body, signal, extraHeaders)).body);
+      const response = await request(urlFor(path), requestOptions(body, signal, extraHeaders));
+      if (!isSuccess(response.statusCode)) {
+        const text = await response.body.text().catch(() => "");
+        throw statusError(provider, response.statusCode, (name) => streamHeader(response, name), text);
+      }
+      return sseObjects(provider, response.body);
     },
   };
 }

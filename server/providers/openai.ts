@@ -83,6 +83,7 @@ export const createOpenAIProvider: ProviderFactory<"openai"> = (name, options: O
       apiKey: options.apiKey,
       organization: options.organization,
       request: transport.request,
+      requestWhole: transport.requestWhole,
     }),
     { maxTokensField: "max_completion_tokens" },
   );
@@ -99,6 +100,7 @@ export const createOpenAICompatibleProvider: ProviderFactory<"openai-compatible"
       apiKey: options.apiKey ?? "not-needed",
       headers: options.headers,
       request: transport.request,
+      requestWhole: transport.requestWhole,
     }),
     { maxTokensField: "max_tokens" },
   );

@@ -14,6 +14,7 @@ import { HttpsProxyAgent } from "https-proxy-agent";
 import { Agent as HttpAgent } from "node:http";
 import { Agent as HttpsAgent } from "node:https";
 import { ProxyRoutes, proxySettings } from "./proxy-env.js";
+import { WholeResponseHandler, type WholeResponse } from "./whole-response.js";
 
 export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
 
@@ -27,12 +28,17 @@ export type HttpRequestOptions = {
 /** A response whose body is a plain Node stream (async-iterable Buffers, `text()`, `json()`). */
 export type HttpResponse = Dispatcher.ResponseData;
 export type HttpRequest = (url: string, options: HttpRequestOptions) => Promise<HttpResponse>;
+/** A request whose answer is read whole (unary calls): no body stream. */
+export type WholeRequest = (url: string, options: HttpRequestOptions) => Promise<WholeResponse>;
+export type { WholeResponse };
 
 export type Transport = {
   /** fetch for SDKs that accept one (openai, anthropic, gemini). */
   fetch: FetchLike;
   /** undici.request over the same dispatcher (pool, egress proxy), for clients that need no fetch. */
   request: HttpRequest;
+  /** The same request with the answer read whole, for a unary call's body parsed once. */
+  requestWhole: WholeRequest;
   /**
    * Request handler for an AWS SDK client calling `endpoint`: shared keep-alive sockets, through
    * the egress proxy when one applies to the endpoint. Owned by the transport: a client must not
@@ -170,6 +176,14 @@ export function createTransport(options: TransportOptions = {}): Transport {
       const target = targets.of(url);
       if (target instanceof Error) return Promise.reject(target);
       return dispatcher.request({ origin: target.origin, path: target.path, method, headers, body, signal: signal as AbortSignal | undefined });
+    },
+    requestWhole(url, { method, headers, body, signal }) {
+      const target = targets.of(url);
+      if (target instanceof Error) return Promise.reject(target);
+      if (signal?.aborted) return Promise.reject(signal.reason);
+      return new Promise<WholeResponse>((resolve, reject) => {
+        dispatcher.dispatch({ origin: target.origin, path: target.path, method, headers, body }, new WholeResponseHandler(resolve, reject, signal));
+      });
     },
     proxyFor,
     awsHttp1Handler(endpoint) {
