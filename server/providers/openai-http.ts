@@ -1,8 +1,9 @@
 // A lean client for the OpenAI-compatible HTTP wire (Chat Completions, Embeddings): undici through
 // the shared transport, one JSON.stringify out; a unary answer read whole and parsed once, a
 // stream's SSE read line by line from the plain Node body stream. It replaces the `openai` SDK,
-// which cost 3.8× the CPU per unary call and 4.3× per stream (bench/RESULTS.md, "The upstream hop"), and keeps what the adapter
-// relied on from it: the SDK's URL joining, headers, error shapes and SSE semantics, no retries.
+// which cost 3.8× the CPU per unary call and 4.3× per stream (bench/RESULTS.md, "The upstream
+// hop"), and keeps what the adapter relied on from it: the SDK's URL joining, headers, error shapes
+// and SSE semantics, no retries.
 // Failures the upstream tells of come out as UpstreamError; network failures and unparseable
 // JSON are thrown as they are, for the runner's classifier.
 import type { UpstreamSignal } from "../core/cancel.js";
