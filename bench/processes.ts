@@ -20,10 +20,10 @@ export type Proc = {
 };
 
 /** Runs `node ...args` under `ulimit -n` raised as far as the hard limit allows. */
-export function startNode(name: string, args: string[], onLine?: (line: string) => void): Proc {
+export function startNode(name: string, args: string[], onLine?: (line: string) => void, cwd = ROOT): Proc {
   const command = `ulimit -n ${FD_LIMIT} 2>/dev/null || ulimit -n $(ulimit -Hn); exec node "$@"`;
   const child: ChildProcess = spawn("sh", ["-c", command, "node", ...args], {
-    cwd: ROOT,
+    cwd,
     env: process.env,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -3,6 +3,8 @@
 // CPU per 1,000 calls (all the server's threads) and the ratio of each gateway load to the Portkey
 // load next to it. The full harness (npm run bench) is what RESULTS.md reports; this is for A/B work.
 //   npm run bench:quick -- --scenario policy [--peer] [--openai-api] [--loads 3] [--requests 10000] [--node-flags=--max-semi-space-size=32]
+// A paired A/B: --b-node-flags=… and/or --b-root=/path/to/other/checkout start a second gateway "B",
+// loaded right after A in every round, with B's ratio to A (both against the same fake and peer).
 // --openai-api loads the OpenAI-compatible door (policy on) on the peer's wire: HTTP/1.1, 32 connections.
 import { parseArgs } from "node:util";
 import { ensureH2load, type RequestSpec } from "./h2load.js";
@@ -19,6 +21,8 @@ const { values } = parseArgs({
     requests: { type: "string", default: "10000" },
     "node-flags": { type: "string", default: "" },
     "openai-api": { type: "boolean", default: false },
+    "b-node-flags": { type: "string" },
+    "b-root": { type: "string" },
   },
 });
 ensureH2load();
@@ -29,13 +33,20 @@ const fake = await startFake();
 const servers: Server[] = [];
 try {
   const openaiApi = values["openai-api"];
-  const gateway = await startGateway(openaiApi ? policyOnDocument(fake.port) : s.document(fake.port), values["node-flags"].split(" ").filter((f) => f !== ""));
+  const document = openaiApi ? policyOnDocument(fake.port) : s.document(fake.port);
+  const flags = (text: string) => text.split(" ").filter((f) => f !== "");
+  const gateway = await startGateway(document, flags(values["node-flags"]));
   servers.push(gateway);
-  const gatewaySpec: RequestSpec = openaiApi
+  const paired = values["b-node-flags"] !== undefined || values["b-root"] !== undefined;
+  const gatewayB = paired ? await startGateway(document, flags(values["b-node-flags"] ?? values["node-flags"]), undefined, values["b-root"]) : undefined;
+  if (gatewayB) servers.push(gatewayB);
+  const specFor = (gateway: Server): RequestSpec => openaiApi
     ? { url: `${gateway.baseUrl}/v1/chat/completions`, body: openaiApiBody, headers: ["content-type: application/json", `authorization: Bearer ${BENCH_KEY}`], h1: true }
     : { url: `${gateway.baseUrl}${SERVICE}/${s.method}`, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
   const shape = (n: number) => (openaiApi ? { kind: "closed" as const, requests: n, connections: 32, streams: 1 } : { kind: "closed" as const, requests: n, connections: 4, streams: 16 });
-  const gatewayLoad = (n: number): Load => ({ spec: gatewaySpec, shape: shape(n), fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: openaiApi ? { ok: 1, failed: 0 } : s.upstreamPerCall });
+  const loadOf = (gateway: Server) => (n: number): Load => ({ spec: specFor(gateway), shape: shape(n), fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: openaiApi ? { ok: 1, failed: 0 } : s.upstreamPerCall });
+  const gatewayLoad = loadOf(gateway);
+  const gatewayBLoad = gatewayB ? loadOf(gatewayB) : undefined;
   const name = openaiApi ? "OpenAI API, policy on" : s.name;
   let peerLoad: ((n: number) => Load) | undefined;
   if (values.peer) {
@@ -46,10 +57,16 @@ try {
     await measure(peerLoad(2_000));
   }
   await measure(gatewayLoad(2_000));
+  if (gatewayBLoad) await measure(gatewayBLoad(2_000));
   for (let i = 0; i < Number(values.loads); i++) {
     const m = await measure(gatewayLoad(requests));
     const failure = m.failure ?? (openaiApi ? undefined : await sampleGrpcStatus(gateway.baseUrl, s, 100));
     let line = `${name}: ${m.rps.toFixed(0)} req/s, ${m.cpuMsPer1000.toFixed(0)} ms CPU per 1,000 calls${failure ? `, FAILED: ${failure}` : ""}`;
+    if (gatewayB && gatewayBLoad) {
+      const b = await measure(gatewayBLoad(requests));
+      const bFailure = b.failure ?? (openaiApi ? undefined : await sampleGrpcStatus(gatewayB.baseUrl, s, 100));
+      line += ` | B ${b.rps.toFixed(0)} req/s, ${b.cpuMsPer1000.toFixed(0)} ms${bFailure ? `, FAILED: ${bFailure}` : ""}, B/A ${(b.rps / m.rps).toFixed(3)}`;
+    }
     if (peerLoad) {
       const p = await measure(peerLoad(Math.round(requests / 2)));
       line += ` | Portkey ${p.rps.toFixed(0)} req/s, ${p.cpuMsPer1000.toFixed(0)} ms${p.failure ? `, FAILED: ${p.failure}` : ""} | ratio ${(m.rps / p.rps).toFixed(2)}×`;

@@ -16,14 +16,15 @@ export type Server = Proc & { port: number; baseUrl: string };
 /** A switchboard.yaml document (JSON is YAML) for the gateway. */
 export type GatewayDocument = Record<string, unknown> & { models: Record<string, unknown> };
 
-export async function startGateway(document: GatewayDocument, nodeFlags: string[] = [], onLine?: (line: string) => void): Promise<Server> {
+/** `root` is the checkout to run (default this one): `bench:quick -- --b-root` compares two. */
+export async function startGateway(document: GatewayDocument, nodeFlags: string[] = [], onLine?: (line: string) => void, root = ROOT): Promise<Server> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "sb-bench-config-"));
   const configPath = join(dir, "switchboard.yaml");
   // The ledger goes to a fresh file on the temp disk (never the repo's data/), as a deployment would write it.
   const store = { sqlite: { path: join(dir, "switchboard.db") } };
   writeFileSync(configPath, JSON.stringify({ log_level: "warn", store, ...document, listen: `127.0.0.1:${port}` }, null, 2));
-  const proc = startNode("gateway", [...nodeFlags, "--import", "tsx", "server/cli.ts", "serve", "--config", configPath], onLine);
+  const proc = startNode("gateway", [...nodeFlags, "--import", "tsx", "server/cli.ts", "serve", "--config", configPath], onLine, root);
   try {
     await waitForPort(port, proc, 60_000);
   } catch (error) {
