@@ -1,7 +1,6 @@
 // The ledger on the request path: a policy step that gives every inference call a request id
 // (a time-ordered UUIDv7, returned as `x-request-id`) and, when the call ends, commits its ledger row and audit record
 // before the caller sees the end of the call (the settle promise the binding awaits).
-import { hash } from "node:crypto";
 import { Code } from "@connectrpc/connect";
 import { redact } from "../core/redact.js";
 import { newRequestId } from "../core/request-id.js";
@@ -119,7 +118,7 @@ export function createLedgerStep(options: LedgerStepOptions): PolicyStep {
             metadata,
           },
           audit: {
-            requestHash: hash("sha256", call.requestBytes?.() ?? new Uint8Array(), "hex"),
+            requestBytes: call.requestBytes?.(), // hashed by the store's writer, off the request path
             prompt: messages && capture ? promptText(messages, capture) : undefined,
           },
         };

@@ -1,5 +1,6 @@
 // Audit records to and from database columns, shared by every store (integers may come back as
 // decimal strings; the cost is read as text).
+import { createHash } from "node:crypto";
 import type { UnchainedAuditRecord } from "./audit-chain.js";
 import type { AdminAuditEvent, AuditKind, AuditRecord, CallAudit, LedgerRow, UsageBuckets } from "./store.js";
 
@@ -16,8 +17,15 @@ export function callRecord(row: LedgerRow, audit: CallAudit, seq: number): Uncha
     seq, time: row.time, kind: "call", actor: row.keyName, requestId: row.requestId, alias: row.alias,
     provider: row.provider, model: row.model, modelVersion: row.modelVersion, region: row.region,
     tokens: { ...row.usage }, costNanoUsd: row.costNanoUsd, outcome: row.status, traceId: row.traceId,
-    requestHash: audit.requestHash, ...(audit.prompt === undefined ? {} : { prompt: audit.prompt }), detail: {},
+    requestHash: audit.requestHash ?? requestHash(audit.requestBytes), ...(audit.prompt === undefined ? {} : { prompt: audit.prompt }), detail: {},
   };
+}
+
+/** SHA-256 hex of the request's encoding, hashed by the writer rather than on the request path. */
+export function requestHash(bytes: Uint8Array | undefined): string {
+  const hash = createHash("sha256");
+  if (bytes) hash.update(bytes);
+  return hash.digest("hex");
 }
 
 export function adminRecord(event: AdminAuditEvent, seq: number): UnchainedAuditRecord {

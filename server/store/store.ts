@@ -61,8 +61,13 @@ export type LedgerRow = {
 
 /** What the caller adds to a call's audit record; the rest is taken from the ledger row. */
 export type CallAudit = {
-  /** SHA-256 hex of the neutral request's canonical protobuf encoding. */
-  requestHash: string;
+  /** SHA-256 hex of the neutral request's canonical protobuf encoding; computed from `requestBytes` when absent. */
+  requestHash?: string;
+  /**
+   * The neutral request's canonical protobuf encoding: the store's writer hashes it (off the event
+   * loop where the store has a writer thread). Absent with no `requestHash`: the hash of no bytes.
+   */
+  requestBytes?: Uint8Array;
   /** Captured prompt, only when capture is enabled, already redacted by the caller. */
   prompt?: string;
 };
