@@ -23,12 +23,12 @@ export async function* readLedger(db: Database.Database, filter: LedgerFilter = 
   }
 }
 
-/** Deletes raw rows older than `before` in small transactions, yielding between them. */
-export async function pruneLedger(db: Database.Database, before: number): Promise<number> {
+/** Deletes raw rows older than `before` in small transactions, yielding between them; `hold` wraps each. */
+export async function pruneLedger(db: Database.Database, before: number, hold: <T>(write: () => T) => T = (write) => write()): Promise<number> {
   const chunk = db.prepare(`DELETE FROM ledger WHERE id IN (SELECT id FROM ledger WHERE time < ? LIMIT ${PRUNE_CHUNK_ROWS})`);
   let deleted = 0;
   while (db.open) {
-    const { changes } = chunk.run(before);
+    const { changes } = hold(() => chunk.run(before));
     deleted += changes;
     if (changes < PRUNE_CHUNK_ROWS) return deleted;
     await nextTurn();

@@ -14,11 +14,32 @@ export function openDatabase(path: string): Database.Database {
   try {
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
-    // Writes are synchronous on the event loop: wait briefly for another writer, never long.
+    // This connection's writes (keys, alerts, retention; group commits when the writer thread is
+    // gone) are synchronous on the event loop: wait for the writer thread's transaction, which
+    // takes milliseconds, but never long.
     db.pragma("busy_timeout = 1000");
     // After a checkpoint the WAL is reused from its start; this caps the file it leaves behind.
     db.pragma("journal_size_limit = 67108864");
     migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/**
+ * Another connection to a file `openDatabase` already migrated, for the writer thread: the same
+ * durability (synchronous is per connection), no automatic checkpoints (the checkpoint thread
+ * runs them, PASSIVE), and a busy timeout for the rare writes of the main thread's connection.
+ */
+export function openWriterConnection(path: string): Database.Database {
+  const db = new Database(path, { fileMustExist: true });
+  try {
+    db.pragma("synchronous = NORMAL");
+    db.pragma("busy_timeout = 1000");
+    db.pragma("journal_size_limit = 67108864");
+    db.pragma("wal_autocheckpoint = 0");
     return db;
   } catch (error) {
     db.close();

@@ -1,5 +1,7 @@
 // The embedded store: one SQLite file (WAL) holding the ledger, its rollups, the keys and the
-// audit log, written through one group-commit queue.
+// audit log, written through one group-commit queue. The batches are written on a writer thread
+// with its own connection, off the event loop; this thread's connection serves the reads and the
+// rare other writes, and writes the batches inline when the writer thread cannot run.
 import type Database from "better-sqlite3";
 import { auditJsonLine, verifyAuditChain } from "../audit-chain.js";
 import type {
@@ -10,12 +12,15 @@ import { StoreError } from "../store.js";
 import { readAudit } from "./audit-reader.js";
 import { WalCheckpointer } from "./checkpointer.js";
 import { BatchWriter } from "./batch-writer.js";
-import { WriteQueue, reportWriteError, retentionTimer } from "../writes.js";
+import { WriteQueue, reportWriteError, retentionTimer, type QueuedWrite, type WriteResult } from "../writes.js";
+import type { Settled } from "../group-commit.js";
 import { KeyTable } from "./keys.js";
 import { pruneLedger, readLedger } from "./ledger-reader.js";
 import { DEFAULT_SQLITE_PATH, openDatabase } from "./open.js";
 import { DAY_MS } from "./rollups.js";
 import { prepareSpendQuery, queryUsage } from "./usage.js";
+import { WriteGate } from "./write-gate.js";
+import { WriterThread } from "./writer-thread.js";
 
 export type SqliteStoreOptions = {
   /** Database file; its directory is created. Default data/switchboard.db. */
@@ -26,6 +31,8 @@ export type SqliteStoreOptions = {
   retentionIntervalMs?: number;
   /** How often a worker thread checkpoints the WAL into the database file. Default 1 s. */
   checkpointIntervalMs?: number;
+  /** Write the group commits on a worker thread (default) or inline on the event loop. */
+  writerThread?: boolean;
   /** Epoch ms; injectable for tests of windows and retention. */
   now?: () => number;
   /**
@@ -45,21 +52,32 @@ export class SqliteStore implements Store {
   private readonly retentionDays: number | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
   private readonly checkpointer: WalCheckpointer;
+  private readonly thread: WriterThread | undefined;
+  /** Main-thread writes go first between the writer thread's transactions. */
+  private readonly gate = new WriteGate();
+  private inline: BatchWriter | undefined;
   private closed = false;
 
   constructor(options: SqliteStoreOptions = {}) {
     this.now = options.now ?? Date.now;
     const path = options.path ?? DEFAULT_SQLITE_PATH;
     this.db = openDatabase(path);
-    const writer = new BatchWriter(this.db);
     const onWriteError = options.onWriteError ?? reportWriteError;
     this.db.pragma("wal_autocheckpoint = 0");
     this.checkpointer = new WalCheckpointer(path, options.checkpointIntervalMs ?? 1000, (error) => {
-      // Without the worker, SQLite's own checkpoints (inline, on the event loop) keep the WAL bounded.
+      // Without the worker, SQLite's own checkpoints (in whichever connection commits) keep the WAL bounded.
       if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
+      if (this.thread?.state === "running") this.thread.post({ kind: "autocheckpoint", pages: 1000 });
       onWriteError(error, 0);
     });
-    this.queue = new WriteQueue((items) => writer.write(items), onWriteError);
+    if (options.writerThread === false) this.inline = new BatchWriter(this.db);
+    else {
+      this.thread = new WriterThread(path, this.gate, (error) => {
+        // Rows are not lost silently: what was in flight rejected; later batches are written here.
+        onWriteError(new StoreError("write_failed", `${error.message}; writing on the main thread from now on`, { cause: error }), 0);
+      });
+    }
+    this.queue = new WriteQueue((items) => this.write(items), onWriteError);
     this.keys = new KeyTable(this.db, this.now);
     this.spend = prepareSpendQuery(this.db);
     this.alerts = {
@@ -68,6 +86,16 @@ export class SqliteStore implements Store {
     };
     this.retentionDays = options.retentionDays;
     this.retentionTimer = retentionTimer(this.retentionDays, options.retentionIntervalMs, () => this.applyRetention(), onWriteError);
+  }
+
+  /** The writer thread's id while it writes the group commits; undefined when they are written inline. */
+  get writerThreadId(): number | undefined {
+    return this.thread?.state === "running" ? this.thread.threadId : undefined;
+  }
+
+  /** Ends the writer thread as a crash would: what it had in flight rejects, later batches are written inline. */
+  async terminateWriterThread(): Promise<void> {
+    await this.thread?.terminate();
   }
 
   /** Committed group transactions and the items they carried. */
@@ -100,17 +128,17 @@ export class SqliteStore implements Store {
 
   async applyRetention(): Promise<number> {
     if (this.retentionDays === undefined || this.retentionDays <= 0 || this.closed) return 0;
-    return pruneLedger(this.db, this.now() - this.retentionDays * DAY_MS);
+    return pruneLedger(this.db, this.now() - this.retentionDays * DAY_MS, (write) => this.gate.hold(write));
   }
 
   async createKey(key: NewKey): Promise<KeyInfo> {
     this.checkOpen();
-    return this.keys.create(key);
+    return this.gate.hold(() => this.keys.create(key));
   }
 
   async revokeKey(id: string): Promise<KeyInfo> {
     this.checkOpen();
-    return this.keys.revokeById(id);
+    return this.gate.hold(() => this.keys.revokeById(id));
   }
 
   async listKeys(filter?: { team?: string }): Promise<KeyInfo[]> {
@@ -130,7 +158,7 @@ export class SqliteStore implements Store {
 
   async syncConfigKeys(keys: NewKey[]): Promise<void> {
     this.checkOpen();
-    this.keys.syncConfigKeys(keys);
+    this.gate.hold(() => this.keys.syncConfigKeys(keys));
   }
 
   async wasAlertSent(budgetId: string, windowStart: number, fraction: number): Promise<boolean> {
@@ -140,7 +168,7 @@ export class SqliteStore implements Store {
 
   async markAlertSent(budgetId: string, windowStart: number, fraction: number): Promise<void> {
     this.checkOpen();
-    this.alerts.mark.run(budgetId, windowStart, fraction, this.now());
+    this.gate.hold(() => this.alerts.mark.run(budgetId, windowStart, fraction, this.now()));
   }
 
   async verifyAudit(options: { expectHead?: string } = {}): Promise<AuditVerdict> {
@@ -158,8 +186,23 @@ export class SqliteStore implements Store {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.queue.close();
+    await this.thread?.close();
     await this.checkpointer.close();
     this.db.close();
+  }
+
+  private write(items: QueuedWrite[]): Settled<WriteResult>[] | Promise<Settled<WriteResult>[]> {
+    const thread = this.thread;
+    if (thread?.state === "starting") return thread.started.then(() => this.write(items));
+    if (thread?.state === "running") {
+      try {
+        return thread.write(items);
+      } catch {
+        // Not cloneable (a value no valid row holds): the inline writer refuses the culprit alone.
+      }
+    }
+    this.inline ??= new BatchWriter(this.db);
+    return this.inline.write(items);
   }
 
   private checkOpen(): void {

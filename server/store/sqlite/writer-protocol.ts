@@ -1,0 +1,59 @@
+// The messages between the SQLite store and its writer thread: flat, plain values (structured
+// clone carries bigint), no class instances. Errors cross as a small description and are rebuilt
+// on the main thread, so callers see the same classes and codes as from an inline writer.
+import { StoreError, type AuditRecord, type StoreErrorCode } from "../store.js";
+import type { Settled } from "../group-commit.js";
+import type { QueuedWrite, WriteResult } from "../writes.js";
+
+/** `gate` is the WriteGate's shared counter. */
+export type WriterData = { path: string; gate: SharedArrayBuffer };
+
+export type WriterRequest =
+  | { kind: "batch"; id: number; items: QueuedWrite[] }
+  /** SQLite's own checkpoints, for when the checkpoint thread is gone. */
+  | { kind: "autocheckpoint"; pages: number }
+  | { kind: "close" };
+
+export type ErrorDescription = { name: string; message: string; code?: StoreErrorCode };
+
+/**
+ * A batch's outcome. Items not listed committed: only refusals and the admin items' audit records
+ * travel back (a call's record is not returned to its caller).
+ */
+export type BatchReply = { kind: "batch"; id: number; failures: [number, ErrorDescription][]; records: [number, AuditRecord][] };
+
+export type WriterReply =
+  | { kind: "ready" }
+  | BatchReply
+  /** The batch's transaction itself failed (locked, disk full at commit): no item was written. */
+  | { kind: "failed"; id: number; error: ErrorDescription };
+
+export function describeError(error: unknown): ErrorDescription {
+  if (error instanceof StoreError) return { name: error.name, message: error.message, code: error.code };
+  if (error instanceof Error) return { name: error.name, message: error.message };
+  return { name: "Error", message: String(error) };
+}
+
+export function rebuildError(description: ErrorDescription): Error {
+  if (description.code !== undefined) return new StoreError(description.code, description.message);
+  if (description.name === "TypeError") return new TypeError(description.message);
+  return new Error(description.message);
+}
+
+export function batchReply(id: number, items: QueuedWrite[], results: Settled<WriteResult>[]): BatchReply {
+  const reply: BatchReply = { kind: "batch", id, failures: [], records: [] };
+  results.forEach((result, index) => {
+    if ("error" in result) reply.failures.push([index, describeError(result.error)]);
+    else if (items[index].kind === "admin" && result.value) reply.records.push([index, result.value]);
+  });
+  return reply;
+}
+
+const COMMITTED: Settled<WriteResult> = { value: undefined };
+
+export function settledFrom(reply: BatchReply, count: number): Settled<WriteResult>[] {
+  const results: Settled<WriteResult>[] = new Array(count).fill(COMMITTED);
+  for (const [index, description] of reply.failures) results[index] = { error: rebuildError(description) };
+  for (const [index, record] of reply.records) results[index] = { value: record };
+  return results;
+}

@@ -1,0 +1,181 @@
+// The group commits run on a writer thread with its own connection: the event loop is free while
+// a batch waits or writes, the main connection's writes wait for the thread's lock, a bad item
+// fails alone without savepoints, the hash is computed from the request's bytes, and a dead
+// thread hands over to inline writes without losing what is appended afterwards.
+import { createHash } from "node:crypto";
+import test from "ava";
+import Database from "better-sqlite3";
+import { BatchWriter } from "../../server/store/sqlite/batch-writer.js";
+import { StoreError, type LedgerRow } from "../../server/store/store.js";
+import { ledgerRow, openTestStore, secondConnection } from "./fixtures.js";
+
+const countRows = (db: ReturnType<typeof secondConnection>) => db.prepare("SELECT COUNT(*) FROM ledger").pluck().get() as number;
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** The longest gap between event-loop turns while `work` runs. */
+async function longestStall(work: Promise<unknown>): Promise<number> {
+  let done = false;
+  void work.then(() => (done = true), () => (done = true));
+  let last = performance.now();
+  let longest = 0;
+  while (!done) {
+    await nextTurn();
+    const now = performance.now();
+    longest = Math.max(longest, now - last);
+    last = now;
+  }
+  return longest;
+}
+
+// Timing-sensitive: serial, so no other test of this file holds the event loop meanwhile.
+test.serial("sqlite-writer-runs-off-the-event-loop", async (t) => {
+  const { store, path } = openTestStore(t);
+  await store.append({ row: ledgerRow() }); // the thread is up
+  t.not(store.writerThreadId, undefined);
+  const other = secondConnection(t, path);
+  other.exec("BEGIN IMMEDIATE"); // the writer must wait for this lock (busy_timeout 1 s)
+  const appended = store.append({ row: ledgerRow() });
+  // An inline writer would wait for the lock ON this thread: nothing below would run for a second,
+  // and its write would fail, the lock only being released here.
+  const release = new Promise<void>((resolve) =>
+    setTimeout(() => {
+      other.exec("ROLLBACK");
+      resolve();
+    }, 150),
+  );
+  const stall = await longestStall(Promise.all([appended, release]));
+  await t.notThrowsAsync(appended, "the writer thread waited for the lock and committed");
+  t.true(stall < 500, `the event loop kept turning while the batch waited (longest gap ${stall.toFixed(0)} ms)`);
+  t.is(countRows(other), 2);
+});
+
+test("worker-death-falls-back-to-inline-writes", async (t) => {
+  const reported: string[] = [];
+  const { store, path } = openTestStore(t, { onWriteError: (error) => reported.push(error.message) });
+  await store.append({ row: ledgerRow() });
+  t.not(store.writerThreadId, undefined);
+  await store.terminateWriterThread();
+  t.is(store.writerThreadId, undefined);
+  t.true(reported.some((message) => /writer thread exited.*main thread/.test(message)), "the thread's death is reported");
+
+  const row = ledgerRow();
+  await store.append({ row, audit: { requestHash: "d".repeat(64) } });
+  const record = await store.appendAudit({ time: row.time, kind: "key_created", actor: "admin", detail: { name: "k" } });
+  const other = secondConnection(t, path);
+  t.is(other.prepare("SELECT COUNT(*) FROM ledger WHERE request_id = ?").pluck().get(row.requestId), 1, "the row appended after the death is stored");
+  t.is(record.seq, 2);
+  t.true((await store.verifyAudit()).ok);
+});
+
+test("worker-death-settles-the-batch-in-flight", async (t) => {
+  const { store, path } = openTestStore(t, { onWriteError: () => {} });
+  await store.append({ row: ledgerRow() });
+  const rows = Array.from({ length: 3000 }, () => ledgerRow());
+  const inFlight = rows.map((row) => store.append({ row }));
+  await nextTurn(); // the batch is posted
+  await store.terminateWriterThread();
+  const outcomes = await Promise.allSettled(inFlight);
+  const other = secondConnection(t, path);
+  const stored = other.prepare("SELECT COUNT(*) FROM ledger WHERE request_id = ?").pluck();
+  outcomes.forEach((outcome, i) => {
+    // Either committed (and then stored) or rejected as write_failed: never left hanging.
+    if (outcome.status === "fulfilled") t.is(stored.get(rows[i].requestId), 1);
+    else t.is((outcome.reason as StoreError).code, "write_failed");
+  });
+  await t.notThrowsAsync(store.append({ row: ledgerRow() }), "later appends are written inline");
+});
+
+test.serial("key-create-waits-for-the-write-lock", async (t) => {
+  const { store, path } = openTestStore(t);
+  await store.append({ row: ledgerRow() });
+  const other = secondConnection(t, path);
+  // The writer thread holds the lock for most of this burst: transactions back to back.
+  let burstDone = false;
+  const burst = Promise.all(Array.from({ length: 30_000 }, () => store.append({ row: ledgerRow(), audit: { requestHash: "e".repeat(64) } })));
+  void burst.finally(() => (burstDone = true));
+  while (countRows(other) === 1) await nextTurn(); // the thread began committing
+  let created = 0;
+  let overlapped = 0;
+  while (!burstDone) {
+    const before = countRows(other);
+    const key = await store.createKey({ name: `key-${created}`, team: "search", hash: String(created).padStart(64, "0") });
+    t.is(key.name, `key-${created}`);
+    await store.markAlertSent(`team:search:${created}`, 0, 0.5);
+    created++;
+    if (countRows(other) > before) overlapped++; // a commit landed while this create waited for the lock
+    await nextTurn();
+  }
+  await burst;
+  t.true(overlapped > 0, "the creates waited for the thread's commits");
+  t.is((await store.listKeys()).length, created);
+  t.is(countRows(other), 30_001);
+});
+
+test("bad-item-in-batch-fails-alone-without-savepoints", async (t) => {
+  const { path } = openTestStore(t); // a migrated file; its writer thread stays idle
+  const statements: string[] = [];
+  const db = new Database(path, { verbose: (sql) => statements.push(String(sql)) });
+  t.teardown(() => db.close());
+  const writer = new BatchWriter(db);
+  const call = (row: LedgerRow) => ({ kind: "call" as const, entry: { row, audit: { requestHash: "f".repeat(64) } } });
+  const transactions = () => statements.filter((sql) => /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/.test(sql));
+
+  const good = writer.write([call(ledgerRow()), call(ledgerRow()), call(ledgerRow())]);
+  t.true(good.every((result) => "value" in result));
+  t.deepEqual(transactions(), ["BEGIN IMMEDIATE", "COMMIT"], "a batch is one transaction, no savepoint per row");
+
+  statements.length = 0;
+  const results = writer.write([call(ledgerRow()), call(ledgerRow({ team: null as unknown as string })), call(ledgerRow())]);
+  t.true("value" in results[0] && "value" in results[2]);
+  t.true("error" in results[1] && results[1].error instanceof StoreError && /NOT NULL/.test(results[1].error.message));
+  t.deepEqual(
+    transactions(),
+    ["BEGIN IMMEDIATE", "ROLLBACK", ...Array.from({ length: 3 }, (_, i) => ["BEGIN IMMEDIATE", i === 1 ? "ROLLBACK" : "COMMIT"]).flat()],
+    "the batch rolled back, then each item in its own transaction",
+  );
+  t.is(db.prepare("SELECT COUNT(*) FROM ledger").pluck().get(), 5);
+  t.is(db.prepare("SELECT SUM(calls) FROM rollup_day").pluck().get(), 5);
+});
+
+test("bad-items-keep-their-error-class-across-the-thread", async (t) => {
+  const { store, path } = openTestStore(t);
+  await store.append({ row: ledgerRow() });
+  t.not(store.writerThreadId, undefined);
+  const other = secondConnection(t, path);
+  const audit = { requestHash: "f".repeat(64) };
+  const [first, refused, admin, unbindable, invalid, last] = await Promise.allSettled([
+    store.append({ row: ledgerRow(), audit }),
+    store.append({ row: ledgerRow({ team: null as unknown as string }), audit }), // the database refuses it (NOT NULL)
+    store.appendAudit({ time: 1, kind: "config_reloaded", actor: "admin", detail: {} }),
+    store.append({ row: ledgerRow({ alias: {} as unknown as string }), audit }), // the driver cannot bind it
+    store.append({ row: ledgerRow({ latencyMs: -1 }), audit }), // the codec refuses it
+    store.append({ row: ledgerRow(), audit }),
+  ]);
+  t.deepEqual([first.status, admin.status, last.status], ["fulfilled", "fulfilled", "fulfilled"]);
+  t.true(refused.status === "rejected" && refused.reason instanceof StoreError && refused.reason.code === "write_failed");
+  t.true(unbindable.status === "rejected" && unbindable.reason instanceof TypeError, "a TypeError stays a TypeError across the thread");
+  t.true(invalid.status === "rejected" && invalid.reason instanceof TypeError && /latencyMs/.test(invalid.reason.message));
+  t.true(admin.status === "fulfilled" && admin.value.kind === "config_reloaded" && admin.value.seq === 2);
+  t.is(countRows(other), 3);
+  t.is(other.prepare("SELECT SUM(calls) FROM rollup_day").pluck().get(), 3);
+  const verdict = await store.verifyAudit();
+  t.deepEqual([verdict.ok, verdict.count], [true, 3], "the items written one by one chain onto one another");
+});
+
+test("request-hash-is-computed-from-the-bytes-in-the-writer", async (t) => {
+  const { store } = openTestStore(t);
+  const bytes = new Uint8Array([8, 1, 18, 4, 99, 104, 97, 116]);
+  // A view into a larger pooled buffer, as a Buffer slice would be: only its own bytes are hashed.
+  const pooled = Buffer.alloc(4096, 7);
+  pooled.set(bytes, 100);
+  const view = pooled.subarray(100, 100 + bytes.length);
+  await Promise.all([
+    store.append({ row: ledgerRow(), audit: { requestBytes: bytes } }),
+    store.append({ row: ledgerRow(), audit: { requestBytes: view } }),
+    store.append({ row: ledgerRow(), audit: {} }),
+  ]);
+  const hashes: string[] = [];
+  for await (const line of store.exportAudit()) hashes.push(line.requestHash);
+  const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+  t.deepEqual(hashes, [sha256(bytes), sha256(bytes), sha256(new Uint8Array())]);
+});
