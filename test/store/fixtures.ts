@@ -23,6 +23,13 @@ export function openTestStore(t: ExecutionContext, options: SqliteStoreOptions =
   return { store, path };
 }
 
+/** As openTestStore, once its writer thread runs: group commits then take the thread's path, not the start-up's inline one. */
+export async function openThreadedStore(t: ExecutionContext, options: SqliteStoreOptions = {}): Promise<{ store: SqliteStore; path: string }> {
+  const opened = openTestStore(t, options);
+  if (!(await opened.store.writerThreadReady())) throw new Error("the store's writer thread did not start");
+  return opened;
+}
+
 /** A second, independent connection to the same file: what another process would see. */
 export function secondConnection(t: ExecutionContext, path: string): Database.Database {
   const db = new Database(path);

@@ -4,12 +4,12 @@ import test from "ava";
 import Database from "better-sqlite3";
 import { BatchWriter } from "../../server/store/sqlite/batch-writer.js";
 import { StoreError, type LedgerRow } from "../../server/store/store.js";
-import { ledgerRow, openTestStore, secondConnection } from "./fixtures.js";
+import { ledgerRow, openTestStore, openThreadedStore, secondConnection } from "./fixtures.js";
 
 const countRows = (db: ReturnType<typeof secondConnection>) => (db.prepare("SELECT COUNT(*) AS n FROM ledger").get() as { n: number }).n;
 
 test("rows-appended-in-one-turn-share-one-transaction", async (t) => {
-  const { store } = openTestStore(t);
+  const { store } = await openThreadedStore(t);
   const before = store.commitStats.transactions;
   await Promise.all(Array.from({ length: 50 }, () => store.append({ row: ledgerRow() })));
   t.deepEqual(store.commitStats, { transactions: before + 1, items: 50 });
@@ -22,7 +22,7 @@ test("rows-appended-in-one-turn-share-one-transaction", async (t) => {
 });
 
 test("append-resolves-only-after-commit", async (t) => {
-  const { store, path } = openTestStore(t);
+  const { store, path } = await openThreadedStore(t);
   const other = secondConnection(t, path);
   const appended = Array.from({ length: 10 }, () => store.append({ row: ledgerRow() }));
   let resolved = false;
@@ -35,7 +35,7 @@ test("append-resolves-only-after-commit", async (t) => {
 });
 
 test("re-appended-request-id-is-stored-once", async (t) => {
-  const { store, path } = openTestStore(t);
+  const { store, path } = await openThreadedStore(t);
   const row = ledgerRow();
   await Promise.all([store.append({ row, audit: { requestHash: "a".repeat(64) } }), store.append({ row, audit: { requestHash: "a".repeat(64) } })]);
   await store.append({ row, audit: { requestHash: "a".repeat(64) } });
@@ -47,7 +47,7 @@ test("re-appended-request-id-is-stored-once", async (t) => {
 });
 
 test("invalid-row-rejects-alone", async (t) => {
-  const { store, path } = openTestStore(t);
+  const { store, path } = await openThreadedStore(t);
   const audit = { requestHash: "c".repeat(64) };
   const good = [store.append({ row: ledgerRow(), audit }), store.append({ row: ledgerRow(), audit })];
   const bad = store.append({ row: ledgerRow({ costNanoUsd: 1.5 as unknown as bigint }), audit });
@@ -66,7 +66,7 @@ test("invalid-row-rejects-alone", async (t) => {
 
 test("failed-write-rejects-its-batch-and-is-reported", async (t) => {
   const failures: number[] = [];
-  const { store, path } = openTestStore(t, { onWriteError: (_error, rows) => failures.push(rows) });
+  const { store, path } = await openThreadedStore(t, { onWriteError: (_error, rows) => failures.push(rows) });
   await store.append({ row: ledgerRow() });
   const other = secondConnection(t, path);
   other.pragma("busy_timeout = 0");
@@ -81,7 +81,7 @@ test("failed-write-rejects-its-batch-and-is-reported", async (t) => {
 });
 
 test("close-flushes-the-queue-and-refuses-later-appends", async (t) => {
-  const { store, path } = openTestStore(t);
+  const { store, path } = await openThreadedStore(t);
   const pending = store.append({ row: ledgerRow() });
   await store.close();
   await t.notThrowsAsync(pending);

@@ -4,7 +4,7 @@
 import type { ExecutionContext } from "ava";
 import type { Store } from "../../server/store/store.js";
 import { SqliteStore } from "../../server/store/sqlite/sqlite-store.js";
-import { openTestStore, secondConnection } from "./fixtures.js";
+import { openThreadedStore, secondConnection } from "./fixtures.js";
 
 export type StoreOptions = { now?: () => number; retentionDays?: number; retentionIntervalMs?: number };
 
@@ -26,7 +26,7 @@ export type StoreHarness = {
 export const sqliteHarness: StoreHarness = {
   name: "sqlite",
   async open(t, options = {}) {
-    const { store, path } = openTestStore(t, options);
+    const { store, path } = await openThreadedStore(t, options);
     let db: ReturnType<typeof secondConnection> | undefined;
     return {
       store,

@@ -30,8 +30,8 @@ async function longestStall(work: Promise<unknown>): Promise<number> {
 // Timing-sensitive: serial, so no other test of this file holds the event loop meanwhile.
 test.serial("sqlite-writer-runs-off-the-event-loop", async (t) => {
   const { store, path } = openTestStore(t);
-  await store.append({ row: ledgerRow() }); // the thread is up
-  t.not(store.writerThreadId, undefined);
+  t.true(await store.writerThreadReady());
+  await store.append({ row: ledgerRow() });
   const other = secondConnection(t, path);
   other.exec("BEGIN IMMEDIATE"); // the writer must wait for this lock (busy_timeout 1 s)
   const appended = store.append({ row: ledgerRow() });
@@ -52,8 +52,8 @@ test.serial("sqlite-writer-runs-off-the-event-loop", async (t) => {
 test("worker-death-falls-back-to-inline-writes", async (t) => {
   const reported: string[] = [];
   const { store, path } = openTestStore(t, { onWriteError: (error) => reported.push(error.message) });
+  t.true(await store.writerThreadReady());
   await store.append({ row: ledgerRow() });
-  t.not(store.writerThreadId, undefined);
   await store.terminateWriterThread();
   t.is(store.writerThreadId, undefined);
   t.true(reported.some((message) => /writer thread exited.*main thread/.test(message)), "the thread's death is reported");
@@ -69,6 +69,7 @@ test("worker-death-falls-back-to-inline-writes", async (t) => {
 
 test("worker-death-settles-the-batch-in-flight", async (t) => {
   const { store, path } = openTestStore(t, { onWriteError: () => {} });
+  t.true(await store.writerThreadReady());
   await store.append({ row: ledgerRow() });
   const rows = Array.from({ length: 3000 }, () => ledgerRow());
   const inFlight = rows.map((row) => store.append({ row }));
@@ -87,6 +88,7 @@ test("worker-death-settles-the-batch-in-flight", async (t) => {
 
 test.serial("key-create-waits-for-the-write-lock", async (t) => {
   const { store, path } = openTestStore(t);
+  t.true(await store.writerThreadReady());
   await store.append({ row: ledgerRow() });
   const other = secondConnection(t, path);
   // The writer thread holds the lock for most of this burst: transactions back to back.
@@ -139,8 +141,8 @@ test("bad-item-in-batch-fails-alone-without-savepoints", async (t) => {
 
 test("bad-items-keep-their-error-class-across-the-thread", async (t) => {
   const { store, path } = openTestStore(t);
+  t.true(await store.writerThreadReady());
   await store.append({ row: ledgerRow() });
-  t.not(store.writerThreadId, undefined);
   const other = secondConnection(t, path);
   const audit = { requestHash: "f".repeat(64) };
   const [first, refused, admin, unbindable, invalid, last] = await Promise.allSettled([

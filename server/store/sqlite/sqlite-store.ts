@@ -93,6 +93,12 @@ export class SqliteStore implements Store {
     return this.thread?.state === "running" ? this.thread.threadId : undefined;
   }
 
+  /** Resolves once the writer thread runs (true), or could not start (false: batches are written inline). */
+  async writerThreadReady(): Promise<boolean> {
+    await this.thread?.started;
+    return this.thread?.state === "running";
+  }
+
   /** Ends the writer thread as a crash would: what it had in flight rejects, later batches are written inline. */
   async terminateWriterThread(): Promise<void> {
     await this.thread?.terminate();
@@ -192,8 +198,9 @@ export class SqliteStore implements Store {
   }
 
   private write(items: QueuedWrite[]): Settled<WriteResult>[] | Promise<Settled<WriteResult>[]> {
+    // While the thread starts (tsx compiles its modules: well under a second) batches are written
+    // here rather than held, so the first calls after start-up do not wait for it.
     const thread = this.thread;
-    if (thread?.state === "starting") return thread.started.then(() => this.write(items));
     if (thread?.state === "running") {
       try {
         return thread.write(items);
