@@ -164,6 +164,20 @@ test("bad-items-keep-their-error-class-across-the-thread", async (t) => {
   t.deepEqual([verdict.ok, verdict.count], [true, 3], "the items written one by one chain onto one another");
 });
 
+test("batch-that-cannot-be-posted-is-written-inline", async (t) => {
+  const { store, path } = openTestStore(t);
+  t.true(await store.writerThreadReady());
+  // A function cannot be cloned to the thread; the inline writer stores what it always did.
+  const odd = ledgerRow({ metadata: { tier: (() => "free") as unknown as string } });
+  await Promise.all([store.append({ row: ledgerRow() }), store.append({ row: odd })]);
+  const other = secondConnection(t, path);
+  t.is(countRows(other), 2);
+  t.is(other.prepare("SELECT metadata FROM ledger WHERE request_id = ?").pluck().get(odd.requestId), "{}");
+  t.not(store.writerThreadId, undefined, "the thread keeps writing the next batches");
+  await t.notThrowsAsync(store.append({ row: ledgerRow() }));
+  t.is(countRows(other), 3);
+});
+
 test("request-hash-is-computed-from-the-bytes-in-the-writer", async (t) => {
   const { store } = openTestStore(t);
   const bytes = new Uint8Array([8, 1, 18, 4, 99, 104, 97, 116]);

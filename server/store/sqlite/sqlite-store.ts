@@ -31,8 +31,6 @@ export type SqliteStoreOptions = {
   retentionIntervalMs?: number;
   /** How often a worker thread checkpoints the WAL into the database file. Default 1 s. */
   checkpointIntervalMs?: number;
-  /** Write the group commits on a worker thread (default) or inline on the event loop. */
-  writerThread?: boolean;
   /** Epoch ms; injectable for tests of windows and retention. */
   now?: () => number;
   /**
@@ -52,7 +50,7 @@ export class SqliteStore implements Store {
   private readonly retentionDays: number | undefined;
   private readonly retentionTimer: NodeJS.Timeout | undefined;
   private readonly checkpointer: WalCheckpointer;
-  private readonly thread: WriterThread | undefined;
+  private readonly thread: WriterThread;
   /** Main-thread writes go first between the writer thread's transactions. */
   private readonly gate = new WriteGate();
   private inline: BatchWriter | undefined;
@@ -67,16 +65,13 @@ export class SqliteStore implements Store {
     this.checkpointer = new WalCheckpointer(path, options.checkpointIntervalMs ?? 1000, (error) => {
       // Without the worker, SQLite's own checkpoints (in whichever connection commits) keep the WAL bounded.
       if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
-      if (this.thread?.state === "running") this.thread.post({ kind: "autocheckpoint", pages: 1000 });
+      if (this.thread.state === "starting" || this.thread.state === "running") this.thread.post({ kind: "autocheckpoint", pages: 1000 });
       onWriteError(error, 0);
     });
-    if (options.writerThread === false) this.inline = new BatchWriter(this.db);
-    else {
-      this.thread = new WriterThread(path, this.gate, (error) => {
-        // Rows are not lost silently: what was in flight rejected; later batches are written here.
-        onWriteError(new StoreError("write_failed", `${error.message}; writing on the main thread from now on`, { cause: error }), 0);
-      });
-    }
+    this.thread = new WriterThread(path, this.gate, (error) => {
+      // Rows are not lost silently: what was in flight rejected; later batches are written here.
+      onWriteError(new StoreError("write_failed", `${error.message}; writing on the main thread from now on`, { cause: error }), 0);
+    });
     this.queue = new WriteQueue((items) => this.write(items), onWriteError);
     this.keys = new KeyTable(this.db, this.now);
     this.spend = prepareSpendQuery(this.db);
@@ -90,18 +85,18 @@ export class SqliteStore implements Store {
 
   /** The writer thread's id while it writes the group commits; undefined when they are written inline. */
   get writerThreadId(): number | undefined {
-    return this.thread?.state === "running" ? this.thread.threadId : undefined;
+    return this.thread.state === "running" ? this.thread.threadId : undefined;
   }
 
   /** Resolves once the writer thread runs (true), or could not start (false: batches are written inline). */
   async writerThreadReady(): Promise<boolean> {
-    await this.thread?.started;
-    return this.thread?.state === "running";
+    await this.thread.started;
+    return this.thread.state === "running";
   }
 
   /** Ends the writer thread as a crash would: what it had in flight rejects, later batches are written inline. */
   async terminateWriterThread(): Promise<void> {
-    await this.thread?.terminate();
+    await this.thread.terminate();
   }
 
   /** Committed group transactions and the items they carried. */
@@ -192,7 +187,7 @@ export class SqliteStore implements Store {
     this.closed = true;
     if (this.retentionTimer) clearInterval(this.retentionTimer);
     await this.queue.close();
-    await this.thread?.close();
+    await this.thread.close();
     await this.checkpointer.close();
     this.db.close();
   }
@@ -201,7 +196,7 @@ export class SqliteStore implements Store {
     // While the thread starts (tsx compiles its modules: well under a second) batches are written
     // here rather than held, so the first calls after start-up do not wait for it.
     const thread = this.thread;
-    if (thread?.state === "running") {
+    if (thread.state === "running") {
       try {
         return thread.write(items);
       } catch {
