@@ -1,8 +1,7 @@
 // The group commits run on a writer thread with its own connection: the event loop is free while
 // a batch waits or writes, the main connection's writes wait for the thread's lock, a bad item
-// fails alone without savepoints, the hash is computed from the request's bytes, and a dead
-// thread hands over to inline writes without losing what is appended afterwards.
-import { createHash } from "node:crypto";
+// fails alone without savepoints, and a dead thread hands over to inline writes without losing
+// what is appended afterwards.
 import test from "ava";
 import Database from "better-sqlite3";
 import { BatchWriter } from "../../server/store/sqlite/batch-writer.js";
@@ -176,22 +175,4 @@ test("batch-that-cannot-be-posted-is-written-inline", async (t) => {
   t.not(store.writerThreadId, undefined, "the thread keeps writing the next batches");
   await t.notThrowsAsync(store.append({ row: ledgerRow() }));
   t.is(countRows(other), 3);
-});
-
-test("request-hash-is-computed-from-the-bytes-in-the-writer", async (t) => {
-  const { store } = openTestStore(t);
-  const bytes = new Uint8Array([8, 1, 18, 4, 99, 104, 97, 116]);
-  // A view into a larger pooled buffer, as a Buffer slice would be: only its own bytes are hashed.
-  const pooled = Buffer.alloc(4096, 7);
-  pooled.set(bytes, 100);
-  const view = pooled.subarray(100, 100 + bytes.length);
-  await Promise.all([
-    store.append({ row: ledgerRow(), audit: { requestBytes: bytes } }),
-    store.append({ row: ledgerRow(), audit: { requestBytes: view } }),
-    store.append({ row: ledgerRow(), audit: {} }),
-  ]);
-  const hashes: string[] = [];
-  for await (const line of store.exportAudit()) hashes.push(line.requestHash);
-  const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
-  t.deepEqual(hashes, [sha256(bytes), sha256(bytes), sha256(new Uint8Array())]);
 });

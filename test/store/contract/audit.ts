@@ -1,5 +1,6 @@
 // The audit log's hash chain, for every store: it verifies as written, and tampering through a
 // second connection (edit, delete, swap, truncate) is detected and names the first broken record.
+import { createHash } from "node:crypto";
 import type { ExecutionContext } from "ava";
 import test from "ava";
 import { GENESIS_HASH, auditHash } from "../../../server/store/audit-chain.js";
@@ -29,6 +30,27 @@ export function auditContract(h: StoreHarness): void {
     for (const statement of h.dropAuditGuards) await opened.sql(statement);
     return { ...opened, rows };
   }
+
+  test(`${h.name}: request-hash-is-computed-from-the-bytes-by-the-writer`, async (t) => {
+    const { store } = await h.open(t);
+    const bytes = new Uint8Array([8, 1, 18, 4, 99, 104, 97, 116]);
+    // A view into a larger pooled buffer, as a Buffer slice would be: only its own bytes are hashed.
+    const pooled = Buffer.alloc(4096, 7);
+    pooled.set(bytes, 100);
+    const rows = [ledgerRow({ time: 1 }), ledgerRow({ time: 2 }), ledgerRow({ time: 3 })];
+    await Promise.all([
+      store.append({ row: rows[0], audit: { requestBytes: bytes } }),
+      store.append({ row: rows[1], audit: { requestBytes: pooled.subarray(100, 100 + bytes.length) } }),
+      store.append({ row: rows[2], audit: {} }),
+    ]);
+    const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest("hex");
+    const all = await records(store);
+    t.deepEqual(
+      rows.map((row) => all.find((r) => r.requestId === row.requestId)?.requestHash),
+      [sha256(bytes), sha256(bytes), sha256(new Uint8Array())],
+      "sha256 hex of the request's bytes, as the ledger step computed it before",
+    );
+  });
 
   test(`${h.name}: audit-chain-verifies-as-written`, async (t) => {
     const { store, rows } = await auditedStore(t);
