@@ -29,7 +29,11 @@ export class BatchWriter {
   private seq = 0;
   private prevHash = GENESIS_HASH;
 
-  constructor(db: Database.Database) {
+  /** `beforeTransaction` runs before each BEGIN (the writer thread yields to main-thread writes there). */
+  constructor(
+    db: Database.Database,
+    private readonly beforeTransaction: () => void = () => {},
+  ) {
     this.insertRow = db.prepare(
       `INSERT INTO ledger (${LEDGER_COLUMNS.join(", ")}) VALUES (${LEDGER_COLUMNS.map(() => "?").join(", ")})
 ON CONFLICT (request_id) DO NOTHING`,
@@ -63,6 +67,7 @@ ON CONFLICT (request_id) DO NOTHING`,
     const batch = valid.map((index) => items[index]);
     try {
       // IMMEDIATE takes the write lock first, so the audit head read inside cannot go stale.
+      this.beforeTransaction();
       const values = this.transaction.immediate(batch);
       valid.forEach((index, i) => (results[index] = { value: values[i] }));
     } catch (thrown) {
@@ -75,6 +80,7 @@ ON CONFLICT (request_id) DO NOTHING`,
 
   private writeAlone(item: QueuedWrite): Settled<WriteResult> {
     try {
+      this.beforeTransaction();
       return { value: this.transaction.immediate([item])[0] };
     } catch (thrown) {
       return refusal(thrown instanceof ItemFailed ? thrown.thrown : thrown);
