@@ -26,7 +26,8 @@ async function longestStall(work: Promise<unknown>): Promise<number> {
   return longest;
 }
 
-// Timing-sensitive: serial, so no other test of this file holds the event loop meanwhile.
+// Serial: timing-sensitive ones, so no other test of this file holds the event loop meanwhile, and
+// the deaths, which end the writer thread every store of this process shares.
 test.serial("sqlite-writer-runs-off-the-event-loop", async (t) => {
   const { store, path } = openTestStore(t);
   t.true(await store.writerThreadReady());
@@ -48,7 +49,7 @@ test.serial("sqlite-writer-runs-off-the-event-loop", async (t) => {
   t.is(countRows(other), 2);
 });
 
-test("worker-death-falls-back-to-inline-writes", async (t) => {
+test.serial("worker-death-falls-back-to-inline-writes", async (t) => {
   const reported: string[] = [];
   const { store, path } = openTestStore(t, { onWriteError: (error) => reported.push(error.message) });
   t.true(await store.writerThreadReady());
@@ -66,7 +67,7 @@ test("worker-death-falls-back-to-inline-writes", async (t) => {
   t.true((await store.verifyAudit()).ok);
 });
 
-test("worker-death-settles-the-batch-in-flight", async (t) => {
+test.serial("worker-death-settles-the-batch-in-flight", async (t) => {
   const { store, path } = openTestStore(t, { onWriteError: () => {} });
   t.true(await store.writerThreadReady());
   await store.append({ row: ledgerRow() });
@@ -175,4 +176,30 @@ test("batch-that-cannot-be-posted-is-written-inline", async (t) => {
   t.not(store.writerThreadId, undefined, "the thread keeps writing the next batches");
   await t.notThrowsAsync(store.append({ row: ledgerRow() }));
   t.is(countRows(other), 3);
+});
+
+test.serial("stores-of-one-process-share-one-writer-thread-and-outlive-its-death", async (t) => {
+  const reported: string[] = [];
+  const stores = [0, 1, 2].map(() => openTestStore(t, { onWriteError: (error) => reported.push(error.message) }));
+  for (const { store } of stores) t.true(await store.writerThreadReady());
+  const [first, second, third] = stores;
+  t.is(new Set(stores.map(({ store }) => store.writerThreadId)).size, 1, "one thread for the process");
+
+  await first.store.close(); // closes its connection there, not the thread
+  await Promise.all([second.store.append({ row: ledgerRow() }), third.store.append({ row: ledgerRow() })]);
+  t.is(countRows(secondConnection(t, second.path)), 1);
+  t.not(second.store.writerThreadId, undefined);
+
+  const dead = second.store.writerThreadId;
+  await third.store.terminateWriterThread();
+  t.deepEqual([second.store.writerThreadId, third.store.writerThreadId], [undefined, undefined]);
+  t.is(reported.filter((message) => /writer thread exited.*main thread/.test(message)).length, 2, "each open store is told once");
+  await Promise.all([second.store.append({ row: ledgerRow() }), third.store.append({ row: ledgerRow() })]);
+  t.is(countRows(secondConnection(t, third.path)), 2, "written inline after the death");
+
+  const later = openTestStore(t);
+  t.true(await later.store.writerThreadReady(), "a store opened later starts a new thread");
+  t.not(later.store.writerThreadId, dead);
+  await later.store.append({ row: ledgerRow() });
+  t.is(countRows(secondConnection(t, later.path)), 1);
 });

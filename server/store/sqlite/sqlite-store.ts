@@ -1,7 +1,8 @@
 // The embedded store: one SQLite file (WAL) holding the ledger, its rollups, the keys and the
-// audit log, written through one group-commit queue. The batches are written on a writer thread
-// with its own connection, off the event loop; this thread's connection serves the reads and the
-// rare other writes, and writes the batches inline when the writer thread cannot run.
+// audit log, written through one group-commit queue. The batches are written on the process's
+// writer thread, through the store's own connection there, off the event loop; this thread's
+// connection serves the reads and the rare other writes, and writes the batches inline when the
+// writer thread cannot run.
 import type Database from "better-sqlite3";
 import { auditJsonLine, verifyAuditChain } from "../audit-chain.js";
 import type {
@@ -65,7 +66,7 @@ export class SqliteStore implements Store {
     this.checkpointer = new WalCheckpointer(path, options.checkpointIntervalMs ?? 1000, (error) => {
       // Without the worker, SQLite's own checkpoints (in whichever connection commits) keep the WAL bounded.
       if (this.db.open) this.db.pragma("wal_autocheckpoint = 1000");
-      if (this.thread.state === "starting" || this.thread.state === "running") this.thread.post({ kind: "autocheckpoint", pages: 1000 });
+      this.thread.autocheckpoint(1000);
       onWriteError(error, 0);
     });
     this.thread = new WriterThread(path, this.gate, (error) => {
@@ -94,7 +95,7 @@ export class SqliteStore implements Store {
     return this.thread.state === "running";
   }
 
-  /** Ends the writer thread as a crash would: what it had in flight rejects, later batches are written inline. */
+  /** Ends the process's writer thread as a crash would: what it had in flight rejects, later batches are written inline. */
   async terminateWriterThread(): Promise<void> {
     await this.thread.terminate();
   }

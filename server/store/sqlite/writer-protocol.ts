@@ -1,18 +1,18 @@
-// The messages between the SQLite store and its writer thread: flat, plain values (structured
-// clone carries bigint), no class instances. Errors cross as a small description and are rebuilt
-// on the main thread, so callers see the same classes and codes as from an inline writer.
+// The messages between the SQLite stores and the process's writer thread: flat, plain values
+// (structured clone carries bigint), no class instances, each naming its store by a number the
+// main thread gave it. Errors cross as a small description and are rebuilt on the main thread, so
+// callers see the same classes and codes as from an inline writer.
 import { StoreError, type AuditRecord, type StoreErrorCode } from "../store.js";
 import type { Settled } from "../group-commit.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
 
-/** `gate` is the WriteGate's shared counter. */
-export type WriterData = { path: string; gate: SharedArrayBuffer };
-
 export type WriterRequest =
-  | { kind: "batch"; id: number; items: QueuedWrite[] }
+  /** Opens the store's own connection; `gate` is its WriteGate's shared counter. */
+  | { kind: "open"; store: number; path: string; gate: SharedArrayBuffer }
+  | { kind: "batch"; store: number; id: number; items: QueuedWrite[] }
   /** SQLite's own checkpoints, for when the checkpoint thread is gone. */
-  | { kind: "autocheckpoint"; pages: number }
-  | { kind: "close" };
+  | { kind: "autocheckpoint"; store: number; pages: number }
+  | { kind: "close"; store: number };
 
 export type ErrorDescription = { name: string; message: string; code?: StoreErrorCode };
 
@@ -20,13 +20,16 @@ export type ErrorDescription = { name: string; message: string; code?: StoreErro
  * A batch's outcome. Items not listed committed: only refusals and the admin items' audit records
  * travel back (a call's record is not returned to its caller).
  */
-export type BatchReply = { kind: "batch"; id: number; failures: [number, ErrorDescription][]; records: [number, AuditRecord][] };
+export type BatchReply = { kind: "batch"; store: number; id: number; failures: [number, ErrorDescription][]; records: [number, AuditRecord][] };
 
 export type WriterReply =
-  | { kind: "ready" }
+  | { kind: "opened"; store: number }
+  /** The store's connection could not be opened: its batches are written inline. */
+  | { kind: "open-failed"; store: number; error: ErrorDescription }
+  | { kind: "closed"; store: number }
   | BatchReply
   /** The batch's transaction itself failed (locked, disk full at commit): no item was written. */
-  | { kind: "failed"; id: number; error: ErrorDescription };
+  | { kind: "failed"; store: number; id: number; error: ErrorDescription };
 
 export function describeError(error: unknown): ErrorDescription {
   if (error instanceof StoreError) return { name: error.name, message: error.message, code: error.code };
@@ -40,8 +43,8 @@ export function rebuildError(description: ErrorDescription): Error {
   return new Error(description.message);
 }
 
-export function batchReply(id: number, items: QueuedWrite[], results: Settled<WriteResult>[]): BatchReply {
-  const reply: BatchReply = { kind: "batch", id, failures: [], records: [] };
+export function batchReply(store: number, id: number, items: QueuedWrite[], results: Settled<WriteResult>[]): BatchReply {
+  const reply: BatchReply = { kind: "batch", store, id, failures: [], records: [] };
   results.forEach((result, index) => {
     if ("error" in result) reply.failures.push([index, describeError(result.error)]);
     else if (items[index].kind === "admin" && result.value) reply.records.push([index, result.value]);

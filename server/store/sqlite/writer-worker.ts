@@ -1,12 +1,15 @@
-// The writer thread: its own connection to the store's file, the group-commit batches written by
-// BatchWriter there, off the main thread's event loop. Each reply is posted after COMMIT.
-import { parentPort, workerData } from "node:worker_threads";
+// The process's writer thread: for each SQLite store of the process, its own connection to the
+// store's file and the group-commit batches written there by BatchWriter, off the main thread's
+// event loop. Each reply is posted after COMMIT. One thread serves every store, so a process with
+// many stores (a test file, a gateway that reloads) loads this module graph once.
+import { parentPort } from "node:worker_threads";
+import type Database from "better-sqlite3";
 import { BatchWriter } from "./batch-writer.js";
 import { openWriterConnection } from "./open.js";
 import { WriteGate } from "./write-gate.js";
 import { writeFailed, type Settled } from "../group-commit.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
-import { batchReply, describeError, type WriterData, type WriterReply, type WriterRequest } from "./writer-protocol.js";
+import { batchReply, describeError, type WriterReply, type WriterRequest } from "./writer-protocol.js";
 
 /**
  * Items per transaction. The main thread's connection waits for the write lock (busy_timeout 1 s)
@@ -16,43 +19,55 @@ import { batchReply, describeError, type WriterData, type WriterReply, type Writ
 const ITEMS_PER_TRANSACTION = 250;
 
 const port = parentPort;
-if (!port) throw new Error("writer-worker.ts runs as a worker thread of the SQLite store");
+if (!port) throw new Error("writer-worker.ts runs as the SQLite stores' worker thread");
 
-const data = workerData as WriterData;
-const db = openWriterConnection(data.path);
-const gate = new WriteGate(data.gate);
-const writer = new BatchWriter(db, () => gate.yieldToMain());
+type OpenStore = { db: Database.Database; writer: BatchWriter };
+const stores = new Map<number, OpenStore>();
 const reply = (message: WriterReply) => port.postMessage(message);
 
 port.on("message", (request: WriterRequest) => {
   switch (request.kind) {
-    case "batch":
-      reply(writeInChunks(request.id, request.items));
+    case "open": {
+      try {
+        const db = openWriterConnection(request.path);
+        const gate = new WriteGate(request.gate);
+        stores.set(request.store, { db, writer: new BatchWriter(db, () => gate.yieldToMain()) });
+        reply({ kind: "opened", store: request.store });
+      } catch (thrown) {
+        reply({ kind: "open-failed", store: request.store, error: describeError(thrown) });
+      }
       return;
+    }
+    case "batch": {
+      const store = stores.get(request.store);
+      if (store) reply(writeInChunks(store.writer, request.store, request.id, request.items));
+      else reply({ kind: "failed", store: request.store, id: request.id, error: { name: "Error", message: "the store is not open on the writer thread" } });
+      return;
+    }
     case "autocheckpoint":
-      db.pragma(`wal_autocheckpoint = ${Math.trunc(request.pages)}`);
+      stores.get(request.store)?.db.pragma(`wal_autocheckpoint = ${Math.trunc(request.pages)}`);
       return;
     case "close":
-      db.close();
-      port.close(); // nothing else holds the thread: it exits
+      stores.get(request.store)?.db.close();
+      stores.delete(request.store);
+      reply({ kind: "closed", store: request.store });
       return;
   }
 });
-reply({ kind: "ready" });
 
-function writeInChunks(id: number, items: QueuedWrite[]): WriterReply {
+function writeInChunks(writer: BatchWriter, store: number, id: number, items: QueuedWrite[]): WriterReply {
   const results: Settled<WriteResult>[] = [];
   for (let start = 0; start < items.length; start += ITEMS_PER_TRANSACTION) {
     const chunk = items.slice(start, start + ITEMS_PER_TRANSACTION);
     try {
       results.push(...writer.write(chunk));
     } catch (thrown) {
-      if (start === 0) return { kind: "failed", id, error: describeError(thrown) };
+      if (start === 0) return { kind: "failed", store, id, error: describeError(thrown) };
       // Earlier chunks committed: the rest is refused item by item.
       const error = writeFailed(thrown);
       while (results.length < items.length) results.push({ error });
       break;
     }
   }
-  return batchReply(id, items, results);
+  return batchReply(store, id, items, results);
 }
