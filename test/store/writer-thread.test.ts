@@ -4,7 +4,9 @@
 // what is appended afterwards.
 import test from "ava";
 import Database from "better-sqlite3";
+import { readdirSync, readFileSync } from "node:fs";
 import { BatchWriter } from "../../server/store/sqlite/batch-writer.js";
+import { WRITER_NICE } from "../../server/store/sqlite/writer-protocol.js";
 import { StoreError, type LedgerRow } from "../../server/store/store.js";
 import { ledgerRow, openTestStore, secondConnection } from "./fixtures.js";
 
@@ -202,4 +204,27 @@ test.serial("stores-of-one-process-share-one-writer-thread-and-outlive-its-death
   t.not(later.store.writerThreadId, dead);
   await later.store.append({ row: ledgerRow() });
   t.is(countRows(secondConnection(t, later.path)), 1);
+});
+
+/** Nice value of each of this process's threads, by thread id (Linux: /proc/self/task/TID/stat, field 19). */
+function threadNiceValues(): Map<number, number> {
+  const values = new Map<number, number>();
+  for (const tid of readdirSync("/proc/self/task")) {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // fields from the 3rd on
+    values.set(Number(tid), Number(fields[16]));
+  }
+  return values;
+}
+
+test("writer-thread-runs-below-the-event-loops-priority", async (t) => {
+  const { store } = openTestStore(t);
+  t.true(await store.writerThreadReady());
+  await store.append({ row: ledgerRow() });
+  const nice = threadNiceValues();
+  t.is(nice.get(process.pid), 0, "the event loop's thread keeps the process's priority");
+  // One writer thread serves the process (a killed one is gone from /proc); every other thread keeps priority 0.
+  const niced = [...nice].filter(([, value]) => value === WRITER_NICE);
+  t.is(niced.length, 1, `one thread at nice ${WRITER_NICE}: ${JSON.stringify([...nice])}`);
+  t.is([...nice].filter(([, value]) => value !== 0 && value !== WRITER_NICE).length, 0);
 });

@@ -6,6 +6,13 @@ import { StoreError, type AuditRecord, type StoreErrorCode } from "../store.js";
 import type { Settled } from "../group-commit.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
 
+/**
+ * The writer thread's nice value. Posting a batch wakes the thread, and Linux tends to run a woken
+ * thread on the waker's core at once, preempting the event loop for the whole transaction; at a
+ * lower priority it waits for, or moves to, a core with room (bench/RESULTS.md, the writer thread).
+ */
+export const WRITER_NICE = 10;
+
 export type WriterRequest =
   /** Opens the store's own connection; `gate` is its WriteGate's shared counter. */
   | { kind: "open"; store: number; path: string; gate: SharedArrayBuffer }
