@@ -4,7 +4,9 @@
 // transaction COMMITTED. When the thread fails to start or dies, what every store had in flight
 // rejects (write_failed: it may or may not have committed) and each store's `onStop` is told, so
 // they write inline from then on; a store opened later starts a new thread.
+import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
+import { buildSync } from "esbuild";
 import type { Settled } from "../group-commit.js";
 import { StoreError } from "../store.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
@@ -174,17 +176,29 @@ export class WriterThread {
 }
 
 /**
- * The worker thread, in either launch mode: compiled JavaScript loads directly; TypeScript (the
- * gateway runs under tsx) needs tsx inside the thread too, and on Node 20 tsx's `--import` hook,
- * which workers inherit through execArgv, does not register in worker threads. tsImport loads the
- * module graph through a tsx scoped to this import, whatever else the thread registered.
+ * The worker thread, in either launch mode: compiled JavaScript loads directly. From TypeScript
+ * sources (the gateway runs under tsx) the thread's module graph is bundled once per process into
+ * one CommonJS script (esbuild, the compiler tsx itself uses: ~20 kB, well under a second), whose
+ * requires resolve from the entry's directory. A loader inside the thread (tsx's tsImport) would
+ * cost the thread a second isolate for the loader hooks, ~35 MB of resident memory.
  */
 function startWorker(): Worker {
   const entry = new URL(import.meta.url.endsWith(".ts") ? "./writer-worker.ts" : "./writer-worker.js", import.meta.url);
   if (!entry.pathname.endsWith(".ts")) return new Worker(entry);
-  const api = import.meta.resolve("tsx/esm/api");
-  const source = `import(${JSON.stringify(api)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)}));`;
-  return new Worker(source, { eval: true });
+  return new Worker(bundledWorker(fileURLToPath(entry)), { eval: true });
+}
+
+let bundled: string | undefined;
+
+function bundledWorker(entry: string): string {
+  if (bundled === undefined) {
+    const output = buildSync({
+      entryPoints: [entry], bundle: true, write: false, platform: "node", format: "cjs", target: "node20",
+      packages: "external", logLevel: "silent",
+    }).outputFiles[0].text;
+    bundled = `(function (require) {\n${output}\n})(require("node:module").createRequire(${JSON.stringify(entry)}));`;
+  }
+  return bundled;
 }
 
 /** A request's bytes that view a larger buffer (a pooled Buffer) are copied, so clone ships only them. */
