@@ -3,16 +3,18 @@
 // CPU per 1,000 calls (all the server's threads) and the ratio of each gateway load to the Portkey
 // load next to it. The full harness (npm run bench) is what RESULTS.md reports; this is for A/B work.
 //   npm run bench:quick -- --scenario policy [--peer] [--openai-api] [--loads 3] [--requests 10000] [--node-flags=--max-semi-space-size=32]
+// --serial loads one call at a time (latency rather than throughput; p50 is printed either way).
 // A paired A/B: --b-node-flags=… and/or --b-root=/path/to/other/checkout start a second gateway "B",
 // loaded right after A in every round, with B's ratio to A (both against the same fake and peer).
 // --openai-api loads the OpenAI-compatible door (policy on) on the peer's wire: HTTP/1.1, 32 connections.
 import { parseArgs } from "node:util";
-import { ensureH2load, type RequestSpec } from "./h2load.js";
-import { measure, sampleGrpcStatus, type Load } from "./measure.js";
+import { ensureH2load, type LoadShape, type RequestSpec } from "./h2load.js";
+import { measure, percentilesMs, sampleGrpcStatus, type Load, type Measured } from "./measure.js";
 import { startFake } from "./processes.js";
 import { BENCH_KEY, grpcBody, openaiApiBody, policyOnDocument, scenario, SERVICE } from "./scenarios.js";
 import { ensurePeer, peerHeaders, startGateway, startPeer, type Server } from "./targets.js";
 
+const p50 = (m: Measured) => `${percentilesMs(m.durationsUs).p50.toFixed(2)} ms`;
 const { values } = parseArgs({
   options: {
     scenario: { type: "string", default: "policy" },
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     "openai-api": { type: "boolean", default: false },
     "b-node-flags": { type: "string" },
     "b-root": { type: "string" },
+    serial: { type: "boolean", default: false },
   },
 });
 ensureH2load();
@@ -43,7 +46,7 @@ try {
   const specFor = (gateway: Server): RequestSpec => openaiApi
     ? { url: `${gateway.baseUrl}/v1/chat/completions`, body: openaiApiBody, headers: ["content-type: application/json", `authorization: Bearer ${BENCH_KEY}`], h1: true }
     : { url: `${gateway.baseUrl}${SERVICE}/${s.method}`, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
-  const shape = (n: number) => (openaiApi ? { kind: "closed" as const, requests: n, connections: 32, streams: 1 } : { kind: "closed" as const, requests: n, connections: 4, streams: 16 });
+  const shape = (n: number): LoadShape => values.serial ? { kind: "serial", requests: n } : (openaiApi ? { kind: "closed" as const, requests: n, connections: 32, streams: 1 } : { kind: "closed" as const, requests: n, connections: 4, streams: 16 });
   const loadOf = (gateway: Server) => (n: number): Load => ({ spec: specFor(gateway), shape: shape(n), fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: openaiApi ? { ok: 1, failed: 0 } : s.upstreamPerCall });
   const gatewayLoad = loadOf(gateway);
   const gatewayBLoad = gatewayB ? loadOf(gatewayB) : undefined;
@@ -61,11 +64,11 @@ try {
   for (let i = 0; i < Number(values.loads); i++) {
     const m = await measure(gatewayLoad(requests));
     const failure = m.failure ?? (openaiApi ? undefined : await sampleGrpcStatus(gateway.baseUrl, s, 100));
-    let line = `${name}: ${m.rps.toFixed(0)} req/s, ${m.cpuMsPer1000.toFixed(0)} ms CPU per 1,000 calls${failure ? `, FAILED: ${failure}` : ""}`;
+    let line = `${name}: ${m.rps.toFixed(0)} req/s, ${m.cpuMsPer1000.toFixed(0)} ms CPU per 1,000 calls, p50 ${p50(m)}${failure ? `, FAILED: ${failure}` : ""}`;
     if (gatewayB && gatewayBLoad) {
       const b = await measure(gatewayBLoad(requests));
       const bFailure = b.failure ?? (openaiApi ? undefined : await sampleGrpcStatus(gatewayB.baseUrl, s, 100));
-      line += ` | B ${b.rps.toFixed(0)} req/s, ${b.cpuMsPer1000.toFixed(0)} ms${bFailure ? `, FAILED: ${bFailure}` : ""}, B/A ${(b.rps / m.rps).toFixed(3)}`;
+      line += ` | B ${b.rps.toFixed(0)} req/s, ${b.cpuMsPer1000.toFixed(0)} ms, p50 ${p50(b)}${bFailure ? `, FAILED: ${bFailure}` : ""}, B/A ${(b.rps / m.rps).toFixed(3)}`;
     }
     if (peerLoad) {
       const p = await measure(peerLoad(Math.round(requests / 2)));

@@ -1,6 +1,6 @@
 // Audit records to and from database columns, shared by every store (integers may come back as
 // decimal strings; the cost is read as text).
-import { createHash } from "node:crypto";
+import { hash } from "node:crypto";
 import type { UnchainedAuditRecord } from "./audit-chain.js";
 import type { AdminAuditEvent, AuditKind, AuditRecord, CallAudit, LedgerRow, UsageBuckets } from "./store.js";
 
@@ -23,10 +23,10 @@ export function callRecord(row: LedgerRow, audit: CallAudit, seq: number): Uncha
 
 /** SHA-256 hex of the request's encoding, hashed by the writer rather than on the request path. */
 export function requestHash(bytes: Uint8Array | undefined): string {
-  const hash = createHash("sha256");
-  if (bytes) hash.update(bytes);
-  return hash.digest("hex");
+  return hash("sha256", bytes ?? EMPTY, "hex");
 }
+
+const EMPTY = new Uint8Array(0);
 
 export function adminRecord(event: AdminAuditEvent, seq: number): UnchainedAuditRecord {
   return {

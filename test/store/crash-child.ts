@@ -5,7 +5,7 @@ import { ledgerRow } from "./fixtures.js";
 
 const [path, countText] = process.argv.slice(2);
 const count = Number(countText);
-const store = new SqliteStore({ path });
+const store = new SqliteStore({ path, threadedBatchMin: 1 });
 // Every batch below goes through the writer thread, not the inline writes of its start-up.
 if (!(await store.writerThreadReady())) throw new Error("the store's writer thread did not start");
 

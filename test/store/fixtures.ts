@@ -23,9 +23,12 @@ export function openTestStore(t: ExecutionContext, options: SqliteStoreOptions =
   return { store, path };
 }
 
-/** As openTestStore, once its writer thread runs: group commits then take the thread's path, not the start-up's inline one. */
+/**
+ * As openTestStore, once its writer thread runs, and with every batch (one row too) sent there:
+ * group commits then take the thread's path, not the inline one of start-up and small batches.
+ */
 export async function openThreadedStore(t: ExecutionContext, options: SqliteStoreOptions = {}): Promise<{ store: SqliteStore; path: string }> {
-  const opened = openTestStore(t, options);
+  const opened = openTestStore(t, { threadedBatchMin: 1, ...options });
   if (!(await opened.store.writerThreadReady())) throw new Error("the store's writer thread did not start");
   return opened;
 }

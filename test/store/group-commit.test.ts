@@ -12,7 +12,7 @@ test("rows-appended-in-one-turn-share-one-transaction", async (t) => {
   const { store } = await openThreadedStore(t);
   const before = store.commitStats.transactions;
   await Promise.all(Array.from({ length: 50 }, () => store.append({ row: ledgerRow() })));
-  t.deepEqual(store.commitStats, { transactions: before + 1, items: 50 });
+  t.deepEqual(store.commitStats, { transactions: before + 1, items: 50, threadedItems: 50 });
 
   const first = store.append({ row: ledgerRow() });
   await new Promise<void>((resolve) => setImmediate(resolve));

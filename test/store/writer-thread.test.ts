@@ -2,13 +2,18 @@
 // a batch waits or writes, the main connection's writes wait for the thread's lock, a bad item
 // fails alone without savepoints, and a dead thread hands over to inline writes without losing
 // what is appended afterwards.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import Database from "better-sqlite3";
 import { readdirSync, readFileSync } from "node:fs";
 import { BatchWriter } from "../../server/store/sqlite/batch-writer.js";
 import { WRITER_NICE } from "../../server/store/sqlite/writer-protocol.js";
 import { StoreError, type LedgerRow } from "../../server/store/store.js";
-import { ledgerRow, openTestStore, secondConnection } from "./fixtures.js";
+import type { SqliteStoreOptions } from "../../server/store/sqlite/sqlite-store.js";
+import { THREADED_BATCH_MIN } from "../../server/store/sqlite/sqlite-store.js";
+import { ledgerRow, openTestStore as openAnyStore, secondConnection } from "./fixtures.js";
+
+/** A store whose every batch, one row too, goes to the writer thread once it runs. */
+const openTestStore = (t: ExecutionContext, options: SqliteStoreOptions = {}) => openAnyStore(t, { threadedBatchMin: 1, ...options });
 
 const countRows = (db: ReturnType<typeof secondConnection>) => db.prepare("SELECT COUNT(*) FROM ledger").pluck().get() as number;
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -227,4 +232,15 @@ test("writer-thread-runs-below-the-event-loops-priority", async (t) => {
   const niced = [...nice].filter(([, value]) => value === WRITER_NICE);
   t.is(niced.length, 1, `one thread at nice ${WRITER_NICE}: ${JSON.stringify([...nice])}`);
   t.is([...nice].filter(([, value]) => value !== 0 && value !== WRITER_NICE).length, 0);
+});
+
+test("small-batches-stay-on-the-event-loop-and-large-ones-go-to-the-thread", async (t) => {
+  const { store, path } = openAnyStore(t); // the default threshold
+  t.true(await store.writerThreadReady());
+  await store.append({ row: ledgerRow() }); // one call at a time: the thread's round trip would cost more than the write
+  t.is(store.commitStats.threadedItems, 0);
+  await Promise.all(Array.from({ length: THREADED_BATCH_MIN }, () => store.append({ row: ledgerRow() })));
+  t.is(store.commitStats.threadedItems, THREADED_BATCH_MIN, "one turn's batch of the threshold's size went to the thread");
+  t.is(countRows(secondConnection(t, path)), 1 + THREADED_BATCH_MIN);
+  t.true((await store.verifyAudit()).ok);
 });

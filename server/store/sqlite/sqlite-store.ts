@@ -39,7 +39,20 @@ export type SqliteStoreOptions = {
    * checkpoints). The items' promises reject too. Default: a process warning.
    */
   onWriteError?: (error: Error, items: number) => void;
+  /**
+   * Smallest group-commit batch sent to the writer thread; smaller ones are written on this thread.
+   * Default THREADED_BATCH_MIN.
+   */
+  threadedBatchMin?: number;
 };
+
+/**
+ * A batch goes to the writer thread only when it is this large. Each trip there and back wakes two
+ * threads; one call at a time, that cost more than the write itself (bench:quick -- --serial: p50
+ * 2.3–3.7 ms through the thread, 1.7–2.2 ms inline). Under load a turn's batch carries 10–20 rows,
+ * and then the thread frees the event loop (RESULTS.md, the writer thread).
+ */
+export const THREADED_BATCH_MIN = 4;
 
 export class SqliteStore implements Store {
   private readonly db: Database.Database;
@@ -55,10 +68,14 @@ export class SqliteStore implements Store {
   /** Main-thread writes go first between the writer thread's transactions. */
   private readonly gate = new WriteGate();
   private inline: BatchWriter | undefined;
+  private readonly threadedBatchMin: number;
+  /** Items the writer thread committed, of all the group commits' (commitStats). */
+  private threadedItems = 0;
   private closed = false;
 
   constructor(options: SqliteStoreOptions = {}) {
     this.now = options.now ?? Date.now;
+    this.threadedBatchMin = options.threadedBatchMin ?? THREADED_BATCH_MIN;
     const path = options.path ?? DEFAULT_SQLITE_PATH;
     this.db = openDatabase(path);
     const onWriteError = options.onWriteError ?? reportWriteError;
@@ -100,9 +117,9 @@ export class SqliteStore implements Store {
     await this.thread.terminate();
   }
 
-  /** Committed group transactions and the items they carried. */
-  get commitStats(): { transactions: number; items: number } {
-    return this.queue.stats;
+  /** Committed group transactions, the items they carried, and how many of those the writer thread wrote. */
+  get commitStats(): { transactions: number; items: number; threadedItems: number } {
+    return { ...this.queue.stats, threadedItems: this.threadedItems };
   }
 
   append(entry: LedgerEntry): Promise<void> {
@@ -194,12 +211,15 @@ export class SqliteStore implements Store {
   }
 
   private write(items: QueuedWrite[]): Settled<WriteResult>[] | Promise<Settled<WriteResult>[]> {
-    // While the thread starts (tsx compiles its modules: well under a second) batches are written
+    // Small batches, and all of them while the thread starts (well under a second), are written
     // here rather than held, so the first calls after start-up do not wait for it.
     const thread = this.thread;
-    if (thread.state === "running") {
+    if (thread.state === "running" && items.length >= this.threadedBatchMin) {
       try {
-        return thread.write(items);
+        return thread.write(items).then((results) => {
+          this.threadedItems += items.length;
+          return results;
+        });
       } catch {
         // Not cloneable (a value no valid row holds): the inline writer refuses the culprit alone.
       }
