@@ -3,7 +3,8 @@
 // CPU per 1,000 calls (all the server's threads) and the ratio of each gateway load to the Portkey
 // load next to it. The full harness (npm run bench) is what RESULTS.md reports; this is for A/B work.
 //   npm run bench:quick -- --scenario policy [--peer] [--openai-api] [--loads 3] [--requests 10000] [--node-flags=--max-semi-space-size=32]
-// --serial loads one call at a time (latency rather than throughput; p50 is printed either way).
+// --serial loads one call at a time, --rate evenly spaced at 1,000 req/s (latency rather than
+// throughput; p50 is printed either way).
 // A paired A/B: --b-node-flags=… and/or --b-root=/path/to/other/checkout start a second gateway "B",
 // loaded right after A in every round, with B's ratio to A (both against the same fake and peer).
 // --openai-api loads the OpenAI-compatible door (policy on) on the peer's wire: HTTP/1.1, 32 connections.
@@ -26,6 +27,7 @@ const { values } = parseArgs({
     "b-node-flags": { type: "string" },
     "b-root": { type: "string" },
     serial: { type: "boolean", default: false },
+    rate: { type: "boolean", default: false },
   },
 });
 ensureH2load();
@@ -46,7 +48,7 @@ try {
   const specFor = (gateway: Server): RequestSpec => openaiApi
     ? { url: `${gateway.baseUrl}/v1/chat/completions`, body: openaiApiBody, headers: ["content-type: application/json", `authorization: Bearer ${BENCH_KEY}`], h1: true }
     : { url: `${gateway.baseUrl}${SERVICE}/${s.method}`, body: grpcBody(s), headers: ["content-type: application/grpc", "te: trailers", ...s.headers], h1: false };
-  const shape = (n: number): LoadShape => values.serial ? { kind: "serial", requests: n } : (openaiApi ? { kind: "closed" as const, requests: n, connections: 32, streams: 1 } : { kind: "closed" as const, requests: n, connections: 4, streams: 16 });
+  const shape = (n: number): LoadShape => values.serial ? { kind: "serial", requests: n } : values.rate ? { kind: "rate", requests: n, clients: 10, rpsPerClient: 100 } : (openaiApi ? { kind: "closed" as const, requests: n, connections: 32, streams: 1 } : { kind: "closed" as const, requests: n, connections: 4, streams: 16 });
   const loadOf = (gateway: Server) => (n: number): Load => ({ spec: specFor(gateway), shape: shape(n), fakePort: fake.port, serverPid: gateway.pid, upstreamPerCall: openaiApi ? { ok: 1, failed: 0 } : s.upstreamPerCall });
   const gatewayLoad = loadOf(gateway);
   const gatewayBLoad = gatewayB ? loadOf(gatewayB) : undefined;
