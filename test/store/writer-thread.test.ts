@@ -1,13 +1,11 @@
-// The group commits run on a writer thread with its own connection: the event loop is free while
-// a batch waits or writes, the main connection's writes wait for the thread's lock, a bad item
-// fails alone without savepoints, and a dead thread hands over to inline writes without losing
-// what is appended afterwards.
+// The group commits run on the process's writer thread, each store with its own connection there:
+// the event loop is free while a batch waits or writes, the main connection's writes wait for the
+// thread's lock, bad items keep their error class across the thread, small batches stay inline, and
+// a dead thread hands over to inline writes without losing what is appended afterwards.
 import test, { type ExecutionContext } from "ava";
-import Database from "better-sqlite3";
 import { readdirSync, readFileSync } from "node:fs";
-import { BatchWriter } from "../../server/store/sqlite/batch-writer.js";
 import { WRITER_NICE } from "../../server/store/sqlite/writer-protocol.js";
-import { StoreError, type LedgerRow } from "../../server/store/store.js";
+import { StoreError } from "../../server/store/store.js";
 import type { SqliteStoreOptions } from "../../server/store/sqlite/sqlite-store.js";
 import { THREADED_BATCH_MIN } from "../../server/store/sqlite/sqlite-store.js";
 import { ledgerRow, openTestStore as openAnyStore, secondConnection } from "./fixtures.js";
@@ -118,32 +116,6 @@ test.serial("key-create-waits-for-the-write-lock", async (t) => {
   t.true(overlapped > 0, "the creates waited for the thread's commits");
   t.is((await store.listKeys()).length, created);
   t.is(countRows(other), 30_001);
-});
-
-test("bad-item-in-batch-fails-alone-without-savepoints", async (t) => {
-  const { path } = openTestStore(t); // a migrated file; its writer thread stays idle
-  const statements: string[] = [];
-  const db = new Database(path, { verbose: (sql) => statements.push(String(sql)) });
-  t.teardown(() => db.close());
-  const writer = new BatchWriter(db);
-  const call = (row: LedgerRow) => ({ kind: "call" as const, entry: { row, audit: { requestHash: "f".repeat(64) } } });
-  const transactions = () => statements.filter((sql) => /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)/.test(sql));
-
-  const good = writer.write([call(ledgerRow()), call(ledgerRow()), call(ledgerRow())]);
-  t.true(good.every((result) => "value" in result));
-  t.deepEqual(transactions(), ["BEGIN IMMEDIATE", "COMMIT"], "a batch is one transaction, no savepoint per row");
-
-  statements.length = 0;
-  const results = writer.write([call(ledgerRow()), call(ledgerRow({ team: null as unknown as string })), call(ledgerRow())]);
-  t.true("value" in results[0] && "value" in results[2]);
-  t.true("error" in results[1] && results[1].error instanceof StoreError && /NOT NULL/.test(results[1].error.message));
-  t.deepEqual(
-    transactions(),
-    ["BEGIN IMMEDIATE", "ROLLBACK", ...Array.from({ length: 3 }, (_, i) => ["BEGIN IMMEDIATE", i === 1 ? "ROLLBACK" : "COMMIT"]).flat()],
-    "the batch rolled back, then each item in its own transaction",
-  );
-  t.is(db.prepare("SELECT COUNT(*) FROM ledger").pluck().get(), 5);
-  t.is(db.prepare("SELECT SUM(calls) FROM rollup_day").pluck().get(), 5);
 });
 
 test("bad-items-keep-their-error-class-across-the-thread", async (t) => {
