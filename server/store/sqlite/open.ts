@@ -13,13 +13,7 @@ export function openDatabase(path: string): Database.Database {
   const db = new Database(path);
   try {
     db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    // This connection's writes (keys, alerts, retention; group commits when the writer thread is
-    // gone) are synchronous on the event loop: wait for the writer thread's transaction, which
-    // takes milliseconds, but never long.
-    db.pragma("busy_timeout = 1000");
-    // After a checkpoint the WAL is reused from its start; this caps the file it leaves behind.
-    db.pragma("journal_size_limit = 67108864");
+    setConnectionPragmas(db);
     migrate(db);
     return db;
   } catch (error) {
@@ -36,15 +30,24 @@ export function openDatabase(path: string): Database.Database {
 export function openWriterConnection(path: string): Database.Database {
   const db = new Database(path, { fileMustExist: true });
   try {
-    db.pragma("synchronous = NORMAL");
-    db.pragma("busy_timeout = 1000");
-    db.pragma("journal_size_limit = 67108864");
+    setConnectionPragmas(db);
     db.pragma("wal_autocheckpoint = 0");
     return db;
   } catch (error) {
     db.close();
     throw error;
   }
+}
+
+/** What every connection to the file sets: these pragmas are per connection. */
+function setConnectionPragmas(db: Database.Database): void {
+  db.pragma("synchronous = NORMAL");
+  // Writes wait for the other connection's transaction (a group commit takes milliseconds), never
+  // long: on the main thread's connection (keys, alerts, retention, small batches) that wait blocks
+  // the event loop.
+  db.pragma("busy_timeout = 1000");
+  // After a checkpoint the WAL is reused from its start; this caps the file it leaves behind.
+  db.pragma("journal_size_limit = 67108864");
 }
 
 export function schemaVersion(db: Database.Database): number {
