@@ -3,33 +3,15 @@
 // OTEL_EXPORTER_OTLP_(TRACES_)HEADERS variables still apply, the config wins where both name one,
 // and the values never reach the gateway's logs.
 import test from "ava";
-import http from "node:http";
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
 import { Role } from "../../gen/switchboard/v1/inference_pb.js";
 import { ConfigError, validateConfig } from "../../server/config/load.js";
 import { startOpenAIFake } from "../fakes/openai.js";
 import { useFake } from "../helpers/fakes.js";
 import { startTestGateway } from "../helpers/gateway.js";
+import { startOtlpCollector } from "../helpers/otlp-collector.js";
 
 const COLLECTOR_TOKEN = "hc-collector-token-0000000000000001";
 const ENV_TOKEN = "env-collector-token-000000000000002";
-
-/** A stand-in OTLP/HTTP collector that keeps the headers of every export it receives. */
-async function startCollector(t: Parameters<typeof startTestGateway>[0]) {
-  const exports: http.IncomingHttpHeaders[] = [];
-  const server = http.createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      exports.push(req.headers);
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
-    });
-  });
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  t.teardown(() => server.close());
-  return { exports, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1/traces` };
-}
 
 async function exportOneCall(t: Parameters<typeof startTestGateway>[0], traces: Record<string, unknown>) {
   const openai = await useFake(t, () => startOpenAIFake());
@@ -45,16 +27,16 @@ async function exportOneCall(t: Parameters<typeof startTestGateway>[0], traces: 
 
 // Serial: one of them sets a process-wide environment variable while its gateway is built.
 test.serial("otlp-exporter-sends-configured-headers and never logs them", async (t) => {
-  const collector = await startCollector(t);
+  const collector = await startOtlpCollector(t);
   const logs = await exportOneCall(t, { endpoint: collector.endpoint, headers: { "x-honeycomb-team": COLLECTOR_TOKEN } });
   t.true(collector.exports.length >= 1);
-  for (const headers of collector.exports) t.is(headers["x-honeycomb-team"], COLLECTOR_TOKEN);
+  for (const { headers } of collector.exports) t.is(headers["x-honeycomb-team"], COLLECTOR_TOKEN);
   t.true(logs.length > 0);
   t.false(logs.join("").includes(COLLECTOR_TOKEN));
 });
 
 test.serial("otlp-exporter-reads-otel-headers-env and the config wins for the same header", async (t) => {
-  const collector = await startCollector(t);
+  const collector = await startOtlpCollector(t);
   const previous = process.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS;
   process.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS = `x-env-token=${ENV_TOKEN},x-shared=from-env`;
   t.teardown(() => {
@@ -63,7 +45,7 @@ test.serial("otlp-exporter-reads-otel-headers-env and the config wins for the sa
   });
   const logs = await exportOneCall(t, { endpoint: collector.endpoint, headers: { "x-shared": "from-config" } });
   t.true(collector.exports.length >= 1);
-  for (const headers of collector.exports) {
+  for (const { headers } of collector.exports) {
     t.is(headers["x-env-token"], ENV_TOKEN);
     t.is(headers["x-shared"], "from-config");
   }
