@@ -10,6 +10,7 @@ import { CompleteRequestSchema, InferenceService } from "../gen/switchboard/v1/i
 import { userText } from "../clients/inference-client.js";
 import type { PolicyStep } from "../server/policy/chain.js";
 import { ledgerRows, waitForLedgerRows } from "./helpers/ledger.js";
+import { grpcFrame, rawGrpc } from "./helpers/raw-rpc.js";
 import { startOpenAIFake } from "./fakes/openai.js";
 import { useFake } from "./helpers/fakes.js";
 import { singleProviderConfig, startTestGateway } from "./helpers/gateway.js";
@@ -165,6 +166,21 @@ test("audit-record-per-call: the request hash is the same over gRPC and Connect,
   const found = await rows(store);
   t.deepEqual(found.map((r) => r.protocol), ["grpc", "connect"]);
   t.true((await store.verifyAudit()).ok);
+});
+
+test("audit-hash-of-a-reordered-grpc-request-is-the-canonical-encodings: the bytes as sent are re-encoded before hashing", async (t) => {
+  const { store, baseUrl } = await setup(t);
+  const messages = [userText("Same request")];
+  const canonical = toBinary(CompleteRequestSchema, create(CompleteRequestSchema, { model: "chat", messages }));
+  // Field 2 before field 1: valid protobuf that decodes to the same request, but other bytes.
+  const reordered = Buffer.concat([toBinary(CompleteRequestSchema, create(CompleteRequestSchema, { messages })), toBinary(CompleteRequestSchema, create(CompleteRequestSchema, { model: "chat" }))]);
+  const answer = await rawGrpc(baseUrl, "/switchboard.v1.InferenceService/Complete", grpcFrame(reordered));
+  t.is(answer.grpcStatus, 0, answer.failure ?? answer.grpcMessage);
+  const records = [];
+  for await (const record of store.exportAudit()) records.push(record);
+  const sha256 = (bytes: Uint8Array) => createHash("sha256").update(bytes).digest("hex");
+  t.notDeepEqual(sha256(reordered), sha256(canonical));
+  t.deepEqual(records.map((r) => r.requestHash), [sha256(canonical)]);
 });
 
 test("ledger-row-for-an-invalid-request: an authenticated caller's invalid call is recorded as INVALID_ARGUMENT; an unauthenticated one is not", async (t) => {
