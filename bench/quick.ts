@@ -6,7 +6,8 @@
 // --serial loads one call at a time, --rate evenly spaced at 1,000 req/s (latency rather than
 // throughput; p50 is printed either way).
 // A paired A/B: --b-node-flags=… and/or --b-root=/path/to/other/checkout start a second gateway "B",
-// loaded right after A in every round, with B's ratio to A (both against the same fake and peer).
+// loaded next to A in every round (ABBA: B first in odd rounds), with B's ratio to A (both against the
+// same fake and peer) and, at the end, the median and geometric mean of the ratios.
 // --openai-api loads the OpenAI-compatible door (policy on) on the peer's wire: HTTP/1.1, 32 connections.
 import { parseArgs } from "node:util";
 import { ensureH2load, type LoadShape, type RequestSpec } from "./h2load.js";
@@ -63,21 +64,33 @@ try {
   }
   await measure(gatewayLoad(2_000));
   if (gatewayBLoad) await measure(gatewayBLoad(2_000));
+  // ABBA: odd loads measure B (and Portkey) before A, so a drift of the machine over the run (the
+  // usual case here) does not favour whichever side always goes second.
+  const ratios: { ba: number[]; peer: number[] } = { ba: [], peer: [] };
   for (let i = 0; i < Number(values.loads); i++) {
+    const reversed = i % 2 === 1;
+    const b0 = reversed && gatewayBLoad ? await measure(gatewayBLoad(requests)) : undefined;
+    const p0 = reversed && peerLoad ? await measure(peerLoad(Math.round(requests / 2))) : undefined;
     const m = await measure(gatewayLoad(requests));
     const failure = m.failure ?? (openaiApi ? undefined : await sampleGrpcStatus(gateway.baseUrl, s, 100));
     let line = `${name}: ${m.rps.toFixed(0)} req/s, ${m.cpuMsPer1000.toFixed(0)} ms CPU per 1,000 calls, p50 ${p50(m)}${failure ? `, FAILED: ${failure}` : ""}`;
     if (gatewayB && gatewayBLoad) {
-      const b = await measure(gatewayBLoad(requests));
+      const b = b0 ?? (await measure(gatewayBLoad(requests)));
       const bFailure = b.failure ?? (openaiApi ? undefined : await sampleGrpcStatus(gatewayB.baseUrl, s, 100));
+      ratios.ba.push(b.rps / m.rps);
       line += ` | B ${b.rps.toFixed(0)} req/s, ${b.cpuMsPer1000.toFixed(0)} ms, p50 ${p50(b)}${bFailure ? `, FAILED: ${bFailure}` : ""}, B/A ${(b.rps / m.rps).toFixed(3)}`;
     }
     if (peerLoad) {
-      const p = await measure(peerLoad(Math.round(requests / 2)));
+      const p = p0 ?? (await measure(peerLoad(Math.round(requests / 2))));
+      ratios.peer.push(m.rps / p.rps);
       line += ` | Portkey ${p.rps.toFixed(0)} req/s, ${p.cpuMsPer1000.toFixed(0)} ms${p.failure ? `, FAILED: ${p.failure}` : ""} | ratio ${(m.rps / p.rps).toFixed(2)}×`;
     }
-    console.log(line);
+    console.log(line + (reversed ? " (B/Portkey first)" : ""));
   }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const geomean = (xs: number[]) => Math.exp(xs.reduce((sum, x) => sum + Math.log(x), 0) / xs.length);
+  if (ratios.ba.length > 0) console.log(`B/A: median ${median(ratios.ba).toFixed(3)}, geometric mean ${geomean(ratios.ba).toFixed(3)} over ${ratios.ba.length} loads`);
+  if (ratios.peer.length > 0) console.log(`ratio to Portkey: median ${median(ratios.peer).toFixed(2)}×, geometric mean ${geomean(ratios.peer).toFixed(2)}× over ${ratios.peer.length} loads`);
 } finally {
   for (const server of servers) await server.stop();
   await fake.stop();
