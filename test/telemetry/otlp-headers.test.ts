@@ -8,6 +8,7 @@ import { ConfigError, validateConfig } from "../../server/config/load.js";
 import { startOpenAIFake } from "../fakes/openai.js";
 import { useFake } from "../helpers/fakes.js";
 import { startTestGateway } from "../helpers/gateway.js";
+import { setEnvForTest } from "../helpers/env.js";
 import { startOtlpCollector } from "../helpers/otlp-collector.js";
 
 const COLLECTOR_TOKEN = "hc-collector-token-0000000000000001";
@@ -37,12 +38,7 @@ test.serial("otlp-exporter-sends-configured-headers and never logs them", async 
 
 test.serial("otlp-exporter-reads-otel-headers-env and the config wins for the same header", async (t) => {
   const collector = await startOtlpCollector(t);
-  const previous = process.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS;
-  process.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS = `x-env-token=${ENV_TOKEN},x-shared=from-env`;
-  t.teardown(() => {
-    if (previous === undefined) delete process.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS;
-    else process.env.OTEL_EXPORTER_OTLP_TRACES_HEADERS = previous;
-  });
+  setEnvForTest(t, "OTEL_EXPORTER_OTLP_TRACES_HEADERS", `x-env-token=${ENV_TOKEN},x-shared=from-env`);
   const logs = await exportOneCall(t, { endpoint: collector.endpoint, headers: { "x-shared": "from-config" } });
   t.true(collector.exports.length >= 1);
   for (const { headers } of collector.exports) {

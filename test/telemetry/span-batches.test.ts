@@ -3,6 +3,7 @@
 // OTEL_BSP_* variables still rule.
 import test from "ava";
 import { createTracing } from "../../server/telemetry/tracing.js";
+import { setEnvForTest } from "../helpers/env.js";
 import { startOtlpCollector } from "../helpers/otlp-collector.js";
 
 async function exportSpans(t: Parameters<typeof startOtlpCollector>[0], count: number) {
@@ -13,15 +14,6 @@ async function exportSpans(t: Parameters<typeof startOtlpCollector>[0], count: n
   await tracing.shutdown(); // exports what is buffered, then stops
   // Batches flushed together at shutdown may arrive in either order.
   return collector.exports.map((e) => e.spans.length).sort((a, b) => b - a);
-}
-
-function withEnv(t: Parameters<typeof startOtlpCollector>[0], name: string, value: string) {
-  const previous = process.env[name];
-  process.env[name] = value;
-  t.teardown(() => {
-    if (previous === undefined) delete process.env[name];
-    else process.env[name] = previous;
-  });
 }
 
 // Serial: the other test sets a process-wide environment variable.
@@ -37,7 +29,7 @@ test.serial("slow-collector-loses-no-spans-that-fit-the-queue: 6,000 spans ended
 });
 
 test.serial("span-export-batches-follow-otel-bsp-max-export-batch-size", async (t) => {
-  withEnv(t, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "100");
+  setEnvForTest(t, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "100");
   const sizes = await exportSpans(t, 350);
   t.deepEqual(sizes, [100, 100, 100, 50]);
 });
