@@ -1,8 +1,8 @@
 // The embedded store: one SQLite file (WAL) holding the ledger, its rollups, the keys and the
 // audit log, written through one group-commit queue. Batches of THREADED_BATCH_MIN rows or more are
 // written on the process's writer thread, through the store's own connection there, off the event
-// loop; this thread's connection serves the reads and the rare other writes, and writes the small
-// batches, and all of them while the writer thread cannot run.
+// loop. This thread's connection serves the reads and the rare other writes, writes the smaller
+// batches, and writes every batch while the writer thread cannot run.
 import type Database from "better-sqlite3";
 import { auditJsonLine, verifyAuditChain } from "../audit-chain.js";
 import type {
