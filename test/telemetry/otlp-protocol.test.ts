@@ -1,6 +1,6 @@
-// OTLP/HTTP bodies are protobuf by default (the OTLP default protocol: half the bytes of JSON, and
-// the official serializer writes it straight from the spans); `telemetry.traces.protocol: http/json`
-// sends JSON for collectors that want it. Either way the collector reads the call's spans.
+// OTLP/HTTP bodies are JSON by default (cheaper on the gateway's event loop, bench/RESULTS.md);
+// `telemetry.traces.protocol: http/protobuf` sends OTLP protobuf for collectors that want it. Either
+// way the collector reads the call's server and attempt spans.
 import test from "ava";
 import { Role } from "../../gen/switchboard/v1/inference_pb.js";
 import { ConfigError, validateConfig } from "../../server/config/load.js";
@@ -22,8 +22,8 @@ async function exportOneCall(t: Parameters<typeof startTestGateway>[0], traces: 
   return { exports: collector.exports, response };
 }
 
-test("otlp-export-is-protobuf-by-default and carries the call's server and attempt spans", async (t) => {
-  const { exports } = await exportOneCall(t, {});
+test("otlp-protocol-http-protobuf-sends-otlp-protobuf with the call's server and attempt spans", async (t) => {
+  const { exports } = await exportOneCall(t, { protocol: "http/protobuf" });
   t.true(exports.length >= 1);
   for (const { headers } of exports) t.is(headers["content-type"], "application/x-protobuf");
   const spans = exports.flatMap((e) => e.spans);
@@ -32,8 +32,8 @@ test("otlp-export-is-protobuf-by-default and carries the call's server and attem
   t.is(spans[0]!.traceId, spans[1]!.traceId);
 });
 
-test("otlp-protocol-http-json-sends-otlp-json", async (t) => {
-  const { exports } = await exportOneCall(t, { protocol: "http/json" });
+test("otlp-export-is-otlp-json-by-default", async (t) => {
+  const { exports } = await exportOneCall(t, {});
   t.true(exports.length >= 1);
   for (const { headers } of exports) t.is(headers["content-type"], "application/json");
   t.deepEqual(exports.flatMap((e) => e.spans.map((s) => s.name)).sort(), ["chat gpt-4o-mini", "switchboard.v1.InferenceService/Complete"]);
