@@ -47,7 +47,7 @@ export function createTracing(config: GatewayConfig["telemetry"]["traces"], vers
 /**
  * JSON unless the config says protobuf. Protobuf is half the bytes (476 against 1,072 a span) and
  * faster alone, but in the gateway's event loop its serializer took more (4.9 % of the profile
- * against JSON's 4.1 %), so it is there for collectors that want it (bench/RESULTS.md, "OTLP protobuf").
+ * against JSON's 4.1 %), so it is there for collectors that want it (bench/RESULTS.md, the full run at e8f0e55).
  */
 function otlpExporter(config: GatewayConfig["telemetry"]["traces"]): SpanExporter {
   const options = { url: config.endpoint ?? DEFAULT_OTLP_ENDPOINT, headers: config.headers };
