@@ -296,16 +296,20 @@ export const configSchema = z.strictObject({
           exporter: z.enum(["otlp", "console", "none"]).default("none"),
           /** OTLP/HTTP traces URL (default http://127.0.0.1:4318/v1/traces). */
           endpoint: z.url({ protocol: /^https?$/, error: "expected an http(s) URL, e.g. http://127.0.0.1:4318/v1/traces" }).optional(),
-          /** OTLP/HTTP body encoding: JSON (cheaper on the event loop, measured) or protobuf (half the bytes). */
-          protocol: z.enum(["http/json", "http/protobuf"]).default("http/json"),
+          /**
+           * OTLP/HTTP body encoding: JSON (cheaper on the event loop, measured) or protobuf (half the
+           * bytes). Unset: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL, then
+           * http/json (the loader fills it in: see otlpProtocol in load.ts).
+           */
+          protocol: z.enum(["http/json", "http/protobuf"]).optional(),
           /** Sent with every export, e.g. a hosted collector's API key from `${ENV}`; never logged. */
           headers: httpHeaders.optional(),
         })
-        .default({ exporter: "none", protocol: "http/json" }),
+        .default({ exporter: "none" }),
       /** CloudWatch Embedded Metric Format: one JSON line per call on stdout. */
       cloudwatch_emf: z.boolean().default(false),
     })
-    .default({ traces: { exporter: "none", protocol: "http/json" }, cloudwatch_emf: false }),
+    .default({ traces: { exporter: "none" }, cloudwatch_emf: false }),
 });
 
 export type ProviderConfig = z.infer<typeof providerSchema>;

@@ -7,6 +7,7 @@ import { ConfigError, validateConfig } from "../../server/config/load.js";
 import { startOpenAIFake } from "../fakes/openai.js";
 import { useFake } from "../helpers/fakes.js";
 import { startTestGateway } from "../helpers/gateway.js";
+import { setEnvForTest } from "../helpers/env.js";
 import { startOtlpCollector } from "../helpers/otlp-collector.js";
 
 async function exportOneCall(t: Parameters<typeof startTestGateway>[0], traces: Record<string, unknown>) {
@@ -47,4 +48,38 @@ test("otlp-protocol-grpc-is-refused-by-path: the gateway's exporter speaks OTLP/
   };
   const error = t.throws(() => validateConfig(document, "test", {}), { instanceOf: ConfigError });
   t.regex(error.problems.join("\n"), /^telemetry\.traces\.protocol: /m);
+});
+
+// Serial: they set process-wide environment variables, read when the gateway's config is validated.
+test.serial("otlp-protocol-follows-otel-exporter-otlp-protocol when the config sets none", async (t) => {
+  setEnvForTest(t, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+  const { exports } = await exportOneCall(t, {});
+  t.true(exports.length >= 1);
+  for (const { headers } of exports) t.is(headers["content-type"], "application/x-protobuf");
+});
+
+test.serial("otlp-protocol-in-the-config-wins-over-the-environment, and the traces variable over the general one", (t) => {
+  const document = (traces: Record<string, unknown>) => ({
+    providers: { up: { type: "openai", api_key: "sk-x-123456" } },
+    models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
+    telemetry: { traces: { exporter: "otlp", ...traces } },
+  });
+  const env = { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json" };
+  t.is(validateConfig(document({}), "test", env).telemetry.traces.protocol, "http/json");
+  t.is(validateConfig(document({}), "test", { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }).telemetry.traces.protocol, "http/protobuf");
+  t.is(validateConfig(document({ protocol: "http/json" }), "test", { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }).telemetry.traces.protocol, "http/json");
+  t.is(validateConfig(document({}), "test", {}).telemetry.traces.protocol, "http/json");
+});
+
+test("otel-exporter-otlp-protocol-grpc-is-refused-by-name, and ignored when traces do not go to OTLP", (t) => {
+  const document = (exporter: string) => ({
+    providers: { up: { type: "openai", api_key: "sk-x-123456" } },
+    models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
+    telemetry: { traces: { exporter } },
+  });
+  const error = t.throws(() => validateConfig(document("otlp"), "test", { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), { instanceOf: ConfigError });
+  t.deepEqual(error.problems, [
+    'OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported for traces: the gateway exports OTLP over HTTP (http/json or http/protobuf)',
+  ]);
+  t.notThrows(() => validateConfig(document("none"), "test", { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }));
 });
