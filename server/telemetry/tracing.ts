@@ -45,9 +45,10 @@ export function createTracing(config: GatewayConfig["telemetry"]["traces"], vers
 }
 
 /**
- * JSON unless the config says protobuf. Protobuf is half the bytes (476 against 1,072 a span) and
- * faster alone, but in the gateway's event loop its serializer took more (4.9 % of the profile
- * against JSON's 4.1 %), so it is there for collectors that want it (bench/RESULTS.md, the full run at e8f0e55).
+ * JSON unless the config (or, when it is unset, OTEL_EXPORTER_OTLP_PROTOCOL: the loader resolves it)
+ * says protobuf. Protobuf is half the bytes (476 against 1,072 a span) and faster alone, but in the
+ * gateway's event loop its serializer took more (4.9 % of the profile against JSON's 4.1 %), so it is
+ * there for collectors that want it (bench/RESULTS.md, the full run at e8f0e55).
  */
 function otlpExporter(config: GatewayConfig["telemetry"]["traces"]): SpanExporter {
   const options = { url: config.endpoint ?? DEFAULT_OTLP_ENDPOINT, headers: config.headers };
@@ -59,8 +60,8 @@ function otlpExporter(config: GatewayConfig["telemetry"]["traces"]): SpanExporte
  * standard OTEL_BSP_MAX_EXPORT_BATCH_SIZE / OTEL_BSP_MAX_QUEUE_SIZE say otherwise. At 4,000 spans/s
  * (2,000 calls/s) the SDK's queue is full after half a second of a slow collector and spans are
  * dropped; this one rides out two seconds, with a quarter of the exports. 2,048 spans are ~2.2 MB
- * of OTLP JSON (~1 MB of protobuf), within collectors' usual request limits. Throughput in paired runs: from no
- * difference to +4.6 % (bench/RESULTS.md, "Span export batches").
+ * of OTLP JSON (~1 MB of protobuf), within collectors' usual request limits. Throughput in paired
+ * runs: from no difference to +4.6 % (bench/RESULTS.md, "Span export batches").
  */
 function exportBatches(): BufferConfig {
   const config: BufferConfig = {};
