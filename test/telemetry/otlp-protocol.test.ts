@@ -10,6 +10,13 @@ import { startTestGateway } from "../helpers/gateway.js";
 import { setEnvForTest } from "../helpers/env.js";
 import { startOtlpCollector } from "../helpers/otlp-collector.js";
 
+/** A config document whose traces go to OTLP with `traces` merged in, for validateConfig. */
+const withTraces = (traces: Record<string, unknown>) => ({
+  providers: { up: { type: "openai", api_key: "sk-x-123456" } },
+  models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
+  telemetry: { traces: { exporter: "otlp", ...traces } },
+});
+
 async function exportOneCall(t: Parameters<typeof startTestGateway>[0], traces: Record<string, unknown>) {
   const collector = await startOtlpCollector(t);
   const openai = await useFake(t, () => startOpenAIFake());
@@ -18,9 +25,9 @@ async function exportOneCall(t: Parameters<typeof startTestGateway>[0], traces: 
     models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
     telemetry: { traces: { exporter: "otlp", endpoint: collector.endpoint, ...traces } },
   });
-  const response = await client.complete({ model: "chat", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" } }] }] });
+  await client.complete({ model: "chat", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" } }] }] });
   await gateway.close(100); // flushes the batch
-  return { exports: collector.exports, response };
+  return { exports: collector.exports };
 }
 
 test("otlp-protocol-http-protobuf-sends-otlp-protobuf with the call's server and attempt spans", async (t) => {
@@ -41,16 +48,11 @@ test("otlp-export-is-otlp-json-by-default", async (t) => {
 });
 
 test("otlp-protocol-grpc-is-refused-by-path: the gateway's exporter speaks OTLP/HTTP only", (t) => {
-  const document = {
-    providers: { up: { type: "openai", api_key: "sk-x-123456" } },
-    models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
-    telemetry: { traces: { exporter: "otlp", protocol: "grpc" } },
-  };
-  const error = t.throws(() => validateConfig(document, "test", {}), { instanceOf: ConfigError });
+  const error = t.throws(() => validateConfig(withTraces({ protocol: "grpc" }), "test", {}), { instanceOf: ConfigError });
   t.regex(error.problems.join("\n"), /^telemetry\.traces\.protocol: /m);
 });
 
-// Serial: they set process-wide environment variables, read when the gateway's config is validated.
+// Serial: it sets a process-wide environment variable, read when the gateway's config is validated.
 test.serial("otlp-protocol-follows-otel-exporter-otlp-protocol when the config sets none", async (t) => {
   setEnvForTest(t, "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
   const { exports } = await exportOneCall(t, {});
@@ -58,12 +60,8 @@ test.serial("otlp-protocol-follows-otel-exporter-otlp-protocol when the config s
   for (const { headers } of exports) t.is(headers["content-type"], "application/x-protobuf");
 });
 
-test.serial("otlp-protocol-in-the-config-wins-over-the-environment, and the traces variable over the general one", (t) => {
-  const document = (traces: Record<string, unknown>) => ({
-    providers: { up: { type: "openai", api_key: "sk-x-123456" } },
-    models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
-    telemetry: { traces: { exporter: "otlp", ...traces } },
-  });
+test("otlp-protocol-in-the-config-wins-over-the-environment, and the traces variable over the general one", (t) => {
+  const document = withTraces;
   const env = { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json" };
   t.is(validateConfig(document({}), "test", env).telemetry.traces.protocol, "http/json");
   t.is(validateConfig(document({}), "test", { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }).telemetry.traces.protocol, "http/protobuf");
@@ -72,11 +70,7 @@ test.serial("otlp-protocol-in-the-config-wins-over-the-environment, and the trac
 });
 
 test("otel-exporter-otlp-protocol-grpc-is-refused-by-name, and ignored when traces do not go to OTLP", (t) => {
-  const document = (exporter: string) => ({
-    providers: { up: { type: "openai", api_key: "sk-x-123456" } },
-    models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
-    telemetry: { traces: { exporter } },
-  });
+  const document = (exporter: string) => withTraces({ exporter });
   const error = t.throws(() => validateConfig(document("otlp"), "test", { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), { instanceOf: ConfigError });
   t.deepEqual(error.problems, [
     'OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported for traces: the gateway exports OTLP over HTTP (http/json or http/protobuf)',
