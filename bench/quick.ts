@@ -7,7 +7,8 @@
 // throughput; p50 is printed either way).
 // A paired A/B: --b-node-flags=… and/or --b-root=/path/to/other/checkout start a second gateway "B",
 // loaded next to A in every round (ABBA: B first in odd rounds), with B's ratio to A (both against the
-// same fake and peer) and, at the end, the median and geometric mean of the ratios.
+// same fake and peer) and, at the end, the median and geometric mean of the ratios. --b-scenario=NAME
+// gives B another scenario's config on the same calls (policy against policy-untraced or policy-sampled).
 // --openai-api loads the OpenAI-compatible door (policy on) on the peer's wire: HTTP/1.1, 32 connections.
 import { parseArgs } from "node:util";
 import { ensureH2load, type LoadShape, type RequestSpec } from "./h2load.js";
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     "openai-api": { type: "boolean", default: false },
     "b-node-flags": { type: "string" },
     "b-root": { type: "string" },
+    "b-scenario": { type: "string" },
     serial: { type: "boolean", default: false },
     rate: { type: "boolean", default: false },
   },
@@ -43,8 +45,12 @@ try {
   const flags = (text: string) => text.split(" ").filter((f) => f !== "");
   const gateway = await startGateway(document, flags(values["node-flags"]));
   servers.push(gateway);
-  const paired = values["b-node-flags"] !== undefined || values["b-root"] !== undefined;
-  const gatewayB = paired ? await startGateway(document, flags(values["b-node-flags"] ?? values["node-flags"]), undefined, values["b-root"]) : undefined;
+  const bScenario = values["b-scenario"] === undefined ? undefined : scenario(values["b-scenario"]);
+  if (bScenario && (openaiApi || bScenario.method !== s.method || bScenario.headers.join() !== s.headers.join())) {
+    throw new Error(`--b-scenario ${bScenario.name} makes other calls than ${s.name}: B must serve the same requests`);
+  }
+  const paired = values["b-node-flags"] !== undefined || values["b-root"] !== undefined || bScenario !== undefined;
+  const gatewayB = paired ? await startGateway(bScenario ? bScenario.document(fake.port) : document, flags(values["b-node-flags"] ?? values["node-flags"]), undefined, values["b-root"]) : undefined;
   if (gatewayB) servers.push(gatewayB);
   const specFor = (gateway: Server): RequestSpec => openaiApi
     ? { url: `${gateway.baseUrl}/v1/chat/completions`, body: openaiApiBody, headers: ["content-type: application/json", `authorization: Bearer ${BENCH_KEY}`], h1: true }

@@ -107,6 +107,16 @@ export const scenarios: Scenario[] = [
     document: (fakePort) => ({ ...policyOn(fakePort), telemetry: { traces: { exporter: "none" } } }),
   },
   {
+    ...policyScenario,
+    name: "policy-sampled",
+    what: "the policy scenario keeping 10 % of traces (sample_ratio 0.1; bench:quick and bench:profile only: what sampling buys)",
+    document: (fakePort) => {
+      const document = policyOn(fakePort);
+      const traces = (document.telemetry as { traces: Record<string, unknown> }).traces;
+      return { ...document, telemetry: { traces: { ...traces, sample_ratio: 0.1 } } };
+    },
+  },
+  {
     name: "fallback",
     what: "fallback: the first target answers 503, the second serves (circuit kept closed so every call fails over)",
     document: (fakePort) => ({

@@ -6,6 +6,7 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import type { z } from "zod";
 import { attachSecrets, registerSecret } from "../core/redact.js";
 import { checkGovernance } from "./governance-checks.js";
+import { otlpProtocol, tracesSampler } from "./otel-env.js";
 import { applyPolicyFile, checkRules } from "./routing-checks.js";
 import { configSchema, type GatewayConfig } from "./schema.js";
 import { SourceRecorder, type ConfigSources } from "./sources.js";
@@ -138,31 +139,6 @@ function crossReferences(config: GatewayConfig, baseDir: string, context: LoadCo
   return problems;
 }
 
-const OTLP_PROTOCOL_VARIABLES = ["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"] as const;
-
-/**
- * `telemetry.traces.protocol` when the config leaves it unset: the standard OpenTelemetry variables,
- * as the exporter's headers and batch variables are honoured, then http/json. A variable asking for
- * what the gateway cannot send (grpc) is a problem named by the variable, not a silent fallback.
- */
-function otlpProtocol(config: GatewayConfig, env: NodeJS.ProcessEnv): string[] {
-  const traces = config.telemetry.traces;
-  if (traces.protocol !== undefined) return [];
-  // Other programs' variables in the same environment matter only when this gateway exports OTLP.
-  if (traces.exporter !== "otlp") return [];
-  for (const name of OTLP_PROTOCOL_VARIABLES) {
-    const value = env[name]?.trim();
-    if (!value) continue;
-    if (value !== "http/json" && value !== "http/protobuf") {
-      return [`${name}: "${value}" is not supported for traces: the gateway exports OTLP over HTTP (http/json or http/protobuf)`];
-    }
-    traces.protocol = value;
-    return [];
-  }
-  traces.protocol = "http/json";
-  return [];
-}
-
 function validate(document: unknown, source: string, baseDir: string, context: LoadContext): GatewayConfig {
   const { problems } = context;
   const substituted = substituteEnv(document ?? {}, [], context);
@@ -177,7 +153,7 @@ function validate(document: unknown, source: string, baseDir: string, context: L
     throw new ConfigError(source, problems, context.files.sources);
   }
   problems.push(...crossReferences(parsed.data, baseDir, context));
-  problems.push(...otlpProtocol(parsed.data, context.env));
+  problems.push(...otlpProtocol(parsed.data, context.env), ...tracesSampler(parsed.data, context.env));
   if (problems.length > 0) throw new ConfigError(source, problems, context.files.sources);
   attachSecrets(parsed.data, context.secrets);
   return parsed.data;

@@ -1,6 +1,7 @@
 // The shape of switchboard.yaml. Every object is strict, so a misspelt key is reported with its
 // path instead of being ignored.
 import { z } from "zod";
+import { SAMPLERS } from "./otel-env.js";
 
 const positiveInt = z.number().int().positive();
 const durationMs = z.number().int().positive().max(24 * 3600 * 1000);
@@ -299,9 +300,16 @@ export const configSchema = z.strictObject({
           /**
            * OTLP/HTTP body encoding: JSON (cheaper on the event loop, measured) or protobuf (half the
            * bytes). Unset: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, then OTEL_EXPORTER_OTLP_PROTOCOL, then
-           * http/json (the loader fills it in: see otlpProtocol in load.ts).
+           * http/json (the loader fills it in: see otel-env.ts).
            */
           protocol: z.enum(["http/json", "http/protobuf"]).optional(),
+          /**
+           * Head sampling, by the OTEL_TRACES_SAMPLER names. Unset: parentbased_traceidratio when
+           * sample_ratio is set, else OTEL_TRACES_SAMPLER, else parentbased_always_on (otel-env.ts).
+           */
+          sampler: z.enum(SAMPLERS).optional(),
+          /** The share of new traces a *traceidratio sampler keeps (OTEL_TRACES_SAMPLER_ARG). */
+          sample_ratio: z.number().min(0).max(1).optional(),
           /** Sent with every export, e.g. a hosted collector's API key from `${ENV}`; never logged. */
           headers: httpHeaders.optional(),
         })

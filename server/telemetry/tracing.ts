@@ -6,14 +6,20 @@ import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/export
 import { resourceFromAttributes } from "@opentelemetry/resources";
 import { getNumberFromEnv } from "@opentelemetry/core";
 import {
+  AlwaysOffSampler,
+  AlwaysOnSampler,
   BasicTracerProvider,
   BatchSpanProcessor,
   ConsoleSpanExporter,
+  ParentBasedSampler,
   SimpleSpanProcessor,
+  TraceIdRatioBasedSampler,
   type BufferConfig,
+  type Sampler,
   type SpanExporter,
   type SpanProcessor,
 } from "@opentelemetry/sdk-trace-base";
+import { usesRatio } from "../config/otel-env.js";
 import type { GatewayConfig } from "../config/schema.js";
 
 export type Tracing = {
@@ -37,6 +43,7 @@ export function createTracing(config: GatewayConfig["telemetry"]["traces"], vers
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ "service.name": "switchboard", "service.version": version }),
     spanProcessors: [processor],
+    sampler: samplerFor(config),
   });
   return {
     tracer: provider.getTracer("switchboard", version),
@@ -68,4 +75,17 @@ function exportBatches(): BufferConfig {
   if (getNumberFromEnv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE") === undefined) config.maxExportBatchSize = 2048;
   if (getNumberFromEnv("OTEL_BSP_MAX_QUEUE_SIZE") === undefined) config.maxQueueSize = 8192;
   return config;
+}
+
+/**
+ * The head sampler the config names (the loader resolved OTEL_TRACES_SAMPLER into it). A call not
+ * sampled still gets a trace id, for its ledger row and access line, and its upstream requests a
+ * traceparent saying "not sampled"; its spans are non-recording and never exported.
+ */
+function samplerFor(config: GatewayConfig["telemetry"]["traces"]): Sampler {
+  const name = config.sampler ?? "parentbased_always_on";
+  const root = usesRatio(name)
+    ? new TraceIdRatioBasedSampler(config.sample_ratio ?? 1)
+    : name.endsWith("always_off") ? new AlwaysOffSampler() : new AlwaysOnSampler();
+  return name.startsWith("parentbased_") ? new ParentBasedSampler({ root }) : root;
 }
