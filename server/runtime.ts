@@ -57,8 +57,12 @@ function unpricedTargets(aliases: ResolvedAlias[]): UnpricedTarget[] {
   return [...byTarget.values()];
 }
 
-// Settings bound to the listening socket: a reload cannot change them.
-const RESTART_ONLY = ["listen", "web_listen", "tls", "max_message_bytes", "shared_state"] as const;
+// Settings a reload cannot change: bound to the listening sockets, or to what the gateway built once
+// at start (the store, the operator listener, the logger, the tracer, prompt capture, the drain).
+const RESTART_ONLY = [
+  "listen", "web_listen", "tls", "max_message_bytes", "shared_state",
+  "store", "audit", "operator", "telemetry", "log_level", "shutdown_grace_ms",
+] as const;
 
 function buildGeneration(config: GatewayConfig, transport: Transport, states: TargetStates, random?: () => number): Generation {
   const providers = new Map<string, ProviderAdapter>();

@@ -7,10 +7,11 @@ import { Writable } from "node:stream";
 import type { ExecutionContext } from "ava";
 import { createInferenceClient, type InferenceClient } from "../../clients/inference-client.js";
 import { validateConfig } from "../../server/config/load.js";
+import type { GatewayConfig } from "../../server/config/schema.js";
 import { startGateway, type Gateway, type GatewayOptions } from "../../server/gateway.js";
 import { seededRandom } from "../fakes/script.js";
 
-export type TestGateway = { gateway: Gateway; client: InferenceClient; baseUrl: string; logs: string[] };
+export type TestGateway = { gateway: Gateway; client: InferenceClient; baseUrl: string; logs: string[]; config: GatewayConfig };
 
 /**
  * Starts a gateway from a config document; it is closed when the test ends. Its routing randomness
@@ -37,7 +38,7 @@ export async function startTestGateway(t: ExecutionContext, document: Record<str
   t.teardown(() => gateway.close(100));
   const baseUrl = `http://${gateway.address}`;
   // Generous: the first call of a file may load an SDK lazily while other test files start on the same cores.
-  return { gateway, client: createInferenceClient({ baseUrl, timeoutMs: 30_000 }), baseUrl, logs };
+  return { gateway, client: createInferenceClient({ baseUrl, timeoutMs: 30_000 }), baseUrl, logs, config };
 }
 
 /** A config with one provider and one alias "chat" in front of it. */
