@@ -39,6 +39,7 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway Connect JSON", "max throughput, gateway Connect JSON (HTTP/1.1, 32 conns)"],
     ["throughput gateway gRPC fallback", "max throughput, gateway gRPC, fallback (503 then OK)"],
     ["throughput gateway gRPC policy on", "max throughput, gateway gRPC, policy on (key, limits, budgets, ledger, audit, metrics, OTLP traces)"],
+    ["throughput gateway gRPC policy on sampled", "max throughput, gateway gRPC, policy on keeping 10 % of traces (sample_ratio 0.1)"],
     ["throughput gateway OpenAI API policy on", "max throughput, gateway OpenAI-compatible API (HTTP/1.1, 32 conns), policy on"],
     ["throughput gateway gRPC policy on Redis", "max throughput, gateway gRPC, policy on with limits/budgets/circuits in Redis"],
     ["throughput Portkey", "max throughput, Portkey 1.15.2 (HTTP/1.1, 32 conns)"],
@@ -53,6 +54,7 @@ function throughputRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway Connect JSON", "gateway Connect JSON / Portkey"],
     ["throughput gateway gRPC fallback", "gateway gRPC fallback / Portkey"],
     ["throughput gateway gRPC policy on", "gateway gRPC policy on / Portkey"],
+    ["throughput gateway gRPC policy on sampled", "gateway gRPC policy on, 10 % of traces / Portkey"],
     ["throughput gateway OpenAI API policy on", "gateway OpenAI API policy on / Portkey (same wire)"],
     ["throughput gateway gRPC policy on Redis", "gateway gRPC policy on Redis / Portkey"],
   ] as const) {
@@ -79,6 +81,7 @@ function cpuRows(rounds: RoundFigures[]): Row[] {
     ["throughput gateway Connect JSON", "CPU per 1,000 calls, gateway Connect JSON"],
     ["throughput gateway gRPC fallback", "CPU per 1,000 calls, gateway gRPC fallback"],
     ["throughput gateway gRPC policy on", "CPU per 1,000 calls, gateway gRPC policy on"],
+    ["throughput gateway gRPC policy on sampled", "CPU per 1,000 calls, gateway gRPC policy on, 10 % of traces"],
     ["throughput gateway OpenAI API policy on", "CPU per 1,000 calls, gateway OpenAI API policy on"],
     ["throughput gateway gRPC policy on Redis", "CPU per 1,000 calls, gateway gRPC policy on Redis"],
     ["throughput Portkey", "CPU per 1,000 calls, Portkey"],

@@ -123,6 +123,14 @@ async function gatewayPolicyOn(figures: RoundFigures, sizes: Sizes): Promise<voi
   });
 }
 
+/** Policy on keeping 10 % of traces (head sampling): what sampling buys; the 3× target is the row above. */
+async function gatewayPolicyOnSampled(figures: RoundFigures, sizes: Sizes): Promise<void> {
+  const s = scenario("policy-sampled");
+  const fake = await startFake();
+  const gateway = await startGateway(s.document(fake.port));
+  await withProcesses([fake, gateway], () => gatewayThroughput(figures, "throughput gateway gRPC policy on sampled", gateway, fake.port, s, sizes));
+}
+
 /** The OpenAI-compatible API (HTTP/1.1 JSON, the same wire and connections as the peer), policy on. */
 async function gatewayOpenAIApi(figures: RoundFigures, sizes: Sizes): Promise<void> {
   const fake = await startFake();
@@ -181,6 +189,7 @@ export async function runRound(index: number, sizes: Sizes, log: (line: string) 
     ["gateway unary", () => gatewayUnary(figures, sizes)],
     ["Portkey", () => peer(figures, sizes)],
     ["gateway policy on", () => gatewayPolicyOn(figures, sizes)],
+    ["gateway policy on, 10 % of traces", () => gatewayPolicyOnSampled(figures, sizes)],
     ["gateway OpenAI API policy on", () => gatewayOpenAIApi(figures, sizes)],
     ["gateway policy on Redis", () => gatewayPolicyOnRedis(figures, sizes)],
     ["gateway fallback", () => gatewayFallback(figures, sizes)],

@@ -109,7 +109,7 @@ export const scenarios: Scenario[] = [
   {
     ...policyScenario,
     name: "policy-sampled",
-    what: "the policy scenario keeping 10 % of traces (sample_ratio 0.1; bench:quick and bench:profile only: what sampling buys)",
+    what: "the policy scenario keeping 10 % of traces (sample_ratio 0.1: what sampling buys, next to the policy row)",
     document: (fakePort) => {
       const document = policyOn(fakePort);
       const traces = (document.telemetry as { traces: Record<string, unknown> }).traces;
