@@ -1,30 +1,14 @@
 // OTLP/HTTP bodies are JSON by default (cheaper on the gateway's event loop, bench/RESULTS.md);
 // `telemetry.traces.protocol: http/protobuf` sends OTLP protobuf for collectors that want it. Either
 // way the collector reads the call's server and attempt spans.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { Role } from "../../gen/switchboard/v1/inference_pb.js";
 import { ConfigError, validateConfig } from "../../server/config/load.js";
-import { startOpenAIFake } from "../fakes/openai.js";
-import { useFake } from "../helpers/fakes.js";
-import { startTestGateway } from "../helpers/gateway.js";
 import { setEnvForTest } from "../helpers/env.js";
-import { startOtlpCollector } from "../helpers/otlp-collector.js";
+import { startTracedGateway, tracesDocument } from "../helpers/traced-gateway.js";
 
-/** A config document whose traces go to OTLP with `traces` merged in, for validateConfig. */
-const withTraces = (traces: Record<string, unknown>) => ({
-  providers: { up: { type: "openai", api_key: "sk-x-123456" } },
-  models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
-  telemetry: { traces: { exporter: "otlp", ...traces } },
-});
-
-async function exportOneCall(t: Parameters<typeof startTestGateway>[0], traces: Record<string, unknown>) {
-  const collector = await startOtlpCollector(t);
-  const openai = await useFake(t, () => startOpenAIFake());
-  const { gateway, client } = await startTestGateway(t, {
-    providers: { up: { type: "openai", base_url: `${openai.url}/v1`, api_key: "sk-test-openai-key-000001" } },
-    models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
-    telemetry: { traces: { exporter: "otlp", endpoint: collector.endpoint, ...traces } },
-  });
+async function exportOneCall(t: ExecutionContext, traces: Record<string, unknown>) {
+  const { gateway, client, collector } = await startTracedGateway(t, traces);
   await client.complete({ model: "chat", messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" } }] }] });
   await gateway.close(100); // flushes the batch
   return { exports: collector.exports };
@@ -48,7 +32,7 @@ test("otlp-export-is-otlp-json-by-default", async (t) => {
 });
 
 test("otlp-protocol-grpc-is-refused-by-path: the gateway's exporter speaks OTLP/HTTP only", (t) => {
-  const error = t.throws(() => validateConfig(withTraces({ protocol: "grpc" }), "test", {}), { instanceOf: ConfigError });
+  const error = t.throws(() => validateConfig(tracesDocument({ protocol: "grpc" }), "test", {}), { instanceOf: ConfigError });
   t.regex(error.problems.join("\n"), /^telemetry\.traces\.protocol: /m);
 });
 
@@ -61,7 +45,7 @@ test.serial("otlp-protocol-follows-otel-exporter-otlp-protocol when the config s
 });
 
 test("otlp-protocol-in-the-config-wins-over-the-environment, and the traces variable over the general one", (t) => {
-  const document = withTraces;
+  const document = tracesDocument;
   const env = { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf", OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json" };
   t.is(validateConfig(document({}), "test", env).telemetry.traces.protocol, "http/json");
   t.is(validateConfig(document({}), "test", { OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf" }).telemetry.traces.protocol, "http/protobuf");
@@ -70,7 +54,7 @@ test("otlp-protocol-in-the-config-wins-over-the-environment, and the traces vari
 });
 
 test("otel-exporter-otlp-protocol-grpc-is-refused-by-name, and ignored when traces do not go to OTLP", (t) => {
-  const document = (exporter: string) => withTraces({ exporter });
+  const document = (exporter: string) => tracesDocument({ exporter });
   const error = t.throws(() => validateConfig(document("otlp"), "test", { OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" }), { instanceOf: ConfigError });
   t.deepEqual(error.problems, [
     'OTEL_EXPORTER_OTLP_PROTOCOL: "grpc" is not supported for traces: the gateway exports OTLP over HTTP (http/json or http/protobuf)',

@@ -2,15 +2,12 @@
 // OTEL_TRACES_SAMPLER_ARG) decide which new traces are recorded; under a parentbased sampler the
 // caller's sampled flag decides for its own trace. Calls not sampled export no span, and their
 // upstream requests still carry a traceparent, flagged "not sampled".
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { Role } from "../../gen/switchboard/v1/inference_pb.js";
 import { ConfigError, validateConfig } from "../../server/config/load.js";
-import { startOpenAIFake } from "../fakes/openai.js";
-import { useFake } from "../helpers/fakes.js";
-import { startTestGateway } from "../helpers/gateway.js";
 import { createGrpcInferenceClient } from "../helpers/grpc-client.js";
 import { setEnvForTest } from "../helpers/env.js";
-import { startOtlpCollector } from "../helpers/otlp-collector.js";
+import { startTracedGateway, tracesDocument } from "../helpers/traced-gateway.js";
 
 const CALLER_TRACE = "0af7651916cd43dd8448eb211c80319c";
 const SAMPLED = `00-${CALLER_TRACE}-b7ad6b7169203331-01`;
@@ -19,14 +16,8 @@ const message = { role: Role.USER, content: [{ part: { case: "text" as const, va
 const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-(0[01])$/;
 
 /** One call per entry of `callers` (a traceparent, or none); what the collector and the upstream saw. */
-async function tracedCalls(t: Parameters<typeof startTestGateway>[0], traces: Record<string, unknown>, callers: (string | undefined)[]) {
-  const collector = await startOtlpCollector(t);
-  const openai = await useFake(t, () => startOpenAIFake());
-  const { gateway } = await startTestGateway(t, {
-    providers: { up: { type: "openai", base_url: `${openai.url}/v1`, api_key: "sk-test-openai-key-000001" } },
-    models: { chat: { retry: { max_attempts: 1 }, targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
-    telemetry: { traces: { exporter: "otlp", endpoint: collector.endpoint, ...traces } },
-  });
+async function tracedCalls(t: ExecutionContext, traces: Record<string, unknown>, callers: (string | undefined)[]) {
+  const { gateway, collector, openai } = await startTracedGateway(t, traces);
   const client = createGrpcInferenceClient(gateway.address);
   t.teardown(() => client.close());
   for (const traceparent of callers) await client.complete({ model: "chat", messages: [message] }, traceparent ? { traceparent } : {});
@@ -63,13 +54,8 @@ test.serial("trace-sampler-follows-otel-traces-sampler when the config sets none
   t.deepEqual([...new Set(spans.map((s) => s.traceId))], [CALLER_TRACE]);
 });
 
-const withTraces = (traces: Record<string, unknown>) => ({
-  providers: { up: { type: "openai", api_key: "sk-x-123456" } },
-  models: { chat: { targets: [{ provider: "up", model: "gpt-4o-mini" }] } },
-  telemetry: { traces: { exporter: "otlp", ...traces } },
-});
 const resolved = (traces: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) => {
-  const { sampler, sample_ratio } = validateConfig(withTraces(traces), "test", env).telemetry.traces;
+  const { sampler, sample_ratio } = validateConfig(tracesDocument(traces), "test", env).telemetry.traces;
   return { sampler, sample_ratio };
 };
 
@@ -85,12 +71,12 @@ test("trace-sampler-is-resolved-from-the-config-then-the-environment-then-every-
 
 test("trace-sampler-problems-name-the-field-or-the-variable, and other programs' variables are ignored without traces", (t) => {
   const problems = (traces: Record<string, unknown>, env: NodeJS.ProcessEnv = {}) =>
-    t.throws(() => validateConfig(withTraces(traces), "test", env), { instanceOf: ConfigError }).problems;
+    t.throws(() => validateConfig(tracesDocument(traces), "test", env), { instanceOf: ConfigError }).problems;
   t.regex(problems({ sample_ratio: 1.5 }).join("\n"), /^telemetry\.traces\.sample_ratio: /m);
   t.regex(problems({ sampler: "sometimes" }).join("\n"), /^telemetry\.traces\.sampler: /m);
   t.deepEqual(problems({}, { OTEL_TRACES_SAMPLER: "jaeger_remote" }), [
     'OTEL_TRACES_SAMPLER: "jaeger_remote" is not a sampler the gateway knows (always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio)',
   ]);
   t.deepEqual(problems({}, { OTEL_TRACES_SAMPLER: "traceidratio", OTEL_TRACES_SAMPLER_ARG: "half" }), ['OTEL_TRACES_SAMPLER_ARG: "half" is not a ratio between 0 and 1']);
-  t.notThrows(() => validateConfig(withTraces({ exporter: "none" }), "test", { OTEL_TRACES_SAMPLER: "jaeger_remote" }));
+  t.notThrows(() => validateConfig(tracesDocument({ exporter: "none" }), "test", { OTEL_TRACES_SAMPLER: "jaeger_remote" }));
 });
