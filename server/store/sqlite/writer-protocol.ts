@@ -5,6 +5,14 @@
 import { StoreError, type AuditRecord, type StoreErrorCode } from "../store.js";
 import type { Settled } from "../group-commit.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
+import { entryFromFlat, type FlatEntry } from "./ledger-wire.js";
+
+/** A queued write as it crosses: a call's ledger entry flat (ledger-wire.ts), an admin event as it is. */
+export type WireWrite = FlatEntry | Extract<QueuedWrite, { kind: "admin" }>;
+
+export function fromWire(item: WireWrite): QueuedWrite {
+  return Array.isArray(item) ? { kind: "call", entry: entryFromFlat(item) } : item;
+}
 
 /**
  * The writer thread's nice value. Posting a batch wakes the thread, and Linux tends to run a woken
@@ -16,7 +24,7 @@ export const WRITER_NICE = 10;
 export type WriterRequest =
   /** Opens the store's own connection; `gate` is its WriteGate's shared counter. */
   | { kind: "open"; store: number; path: string; gate: SharedArrayBuffer }
-  | { kind: "batch"; store: number; id: number; items: QueuedWrite[] }
+  | { kind: "batch"; store: number; id: number; items: WireWrite[] }
   /** SQLite's own checkpoints, for when the checkpoint thread is gone. */
   | { kind: "autocheckpoint"; store: number; pages: number }
   | { kind: "close"; store: number };

@@ -4,14 +4,13 @@
 // transaction COMMITTED. When the thread fails to start or dies, what every store had in flight
 // rejects (write_failed: it may or may not have committed) and each store's `onStop` is told, so
 // they write inline from then on; a store opened later starts a new thread.
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
-import { buildSync } from "esbuild";
+import { startThread, threadEntry } from "../../core/thread-script.js";
 import type { Settled } from "../group-commit.js";
 import { StoreError } from "../store.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
+import { flattenEntry } from "./ledger-wire.js";
 import type { WriteGate } from "./write-gate.js";
-import { rebuildError, settledFrom, type WriterReply, type WriterRequest } from "./writer-protocol.js";
+import { rebuildError, settledFrom, type WireWrite, type WriterReply, type WriterRequest } from "./writer-protocol.js";
 
 type Pending = { count: number; resolve: (results: Settled<WriteResult>[]) => void; reject: (error: Error) => void };
 
@@ -19,7 +18,7 @@ export type WriterThreadState = "starting" | "running" | "closing" | "stopped";
 
 /** The process's writer thread. It keeps the process alive only while some store needs it. */
 class WriterHost {
-  readonly worker = startWorker();
+  readonly worker = startThread(threadEntry("writer-worker", import.meta.url));
   readonly exited: Promise<void>;
   private readonly stores = new Map<number, WriterThread>();
   private holds = 0;
@@ -103,7 +102,7 @@ export class WriterThread {
   write(items: QueuedWrite[]): Promise<Settled<WriteResult>[]> {
     if (this.stateNow !== "running") return Promise.reject(new StoreError("write_failed", `the store's writer thread is ${this.stateNow}`));
     const id = this.nextId++;
-    this.host.post({ kind: "batch", store: this.store, id, items: items.map(ownBytes) });
+    this.host.post({ kind: "batch", store: this.store, id, items: items.map(toWire) });
     return new Promise((resolve, reject) => {
       this.pending.set(id, { count: items.length, resolve, reject });
       this.updateHold();
@@ -175,36 +174,6 @@ export class WriterThread {
   }
 }
 
-/**
- * The worker thread, in either launch mode: compiled JavaScript loads directly. From TypeScript
- * sources (the gateway runs under tsx) the thread's module graph is bundled once per process into
- * one CommonJS script (esbuild, the compiler tsx itself uses: ~20 kB, well under a second), whose
- * requires resolve from the entry's directory. A loader inside the thread (tsx's tsImport) would
- * cost the thread a second isolate for the loader hooks, ~35 MB of resident memory.
- */
-function startWorker(): Worker {
-  const entry = new URL(import.meta.url.endsWith(".ts") ? "./writer-worker.ts" : "./writer-worker.js", import.meta.url);
-  if (!entry.pathname.endsWith(".ts")) return new Worker(entry);
-  return new Worker(bundledWorker(fileURLToPath(entry)), { eval: true });
-}
-
-let bundled: string | undefined;
-
-function bundledWorker(entry: string): string {
-  if (bundled === undefined) {
-    const output = buildSync({
-      entryPoints: [entry], bundle: true, write: false, platform: "node", format: "cjs", target: "node20",
-      packages: "external", logLevel: "silent",
-    }).outputFiles[0].text;
-    bundled = `(function (require) {\n${output}\n})(require("node:module").createRequire(${JSON.stringify(entry)}));`;
-  }
-  return bundled;
-}
-
-/** A request's bytes that view a larger buffer (a pooled Buffer) are copied, so clone ships only them. */
-function ownBytes(item: QueuedWrite): QueuedWrite {
-  const bytes = item.kind === "call" ? item.entry.audit?.requestBytes : undefined;
-  if (!bytes || item.kind !== "call" || bytes.byteLength === bytes.buffer.byteLength) return item;
-  const audit = { ...item.entry.audit, requestBytes: new Uint8Array(bytes) };
-  return { kind: "call", entry: { ...item.entry, audit } };
+function toWire(item: QueuedWrite): WireWrite {
+  return item.kind === "call" ? flattenEntry(item.entry) : item;
 }

@@ -2,16 +2,15 @@
 // store's file and the group-commit batches written there by BatchWriter, off the main thread's
 // event loop. Each reply is posted after COMMIT. One thread serves every store, so a process with
 // many stores (a test file, a gateway that reloads) loads this module graph once.
-import { readlinkSync } from "node:fs";
-import { setPriority } from "node:os";
 import { parentPort } from "node:worker_threads";
 import type Database from "better-sqlite3";
+import { lowerThisThreadsPriority } from "../../core/thread-priority.js";
 import { BatchWriter } from "./batch-writer.js";
 import { openWriterConnection } from "./open.js";
 import { WriteGate } from "./write-gate.js";
 import { writeFailed, type Settled } from "../group-commit.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
-import { batchReply, describeError, WRITER_NICE, type WriterReply, type WriterRequest } from "./writer-protocol.js";
+import { batchReply, describeError, fromWire, WRITER_NICE, type WriterReply, type WriterRequest } from "./writer-protocol.js";
 
 /**
  * Items per transaction. The main thread's connection waits for the write lock (busy_timeout 1 s)
@@ -22,7 +21,7 @@ const ITEMS_PER_TRANSACTION = 250;
 
 const port = parentPort;
 if (!port) throw new Error("writer-worker.ts runs as the SQLite stores' worker thread");
-lowerThisThreadsPriority();
+lowerThisThreadsPriority(WRITER_NICE);
 
 type OpenStore = { db: Database.Database; writer: BatchWriter };
 const stores = new Map<number, OpenStore>();
@@ -43,7 +42,7 @@ port.on("message", (request: WriterRequest) => {
     }
     case "batch": {
       const store = stores.get(request.store);
-      if (store) reply(writeInChunks(store.writer, request.store, request.id, request.items));
+      if (store) reply(writeInChunks(store.writer, request.store, request.id, request.items.map(fromWire)));
       else reply({ kind: "failed", store: request.store, id: request.id, error: { name: "Error", message: "the store is not open on the writer thread" } });
       return;
     }
@@ -73,17 +72,4 @@ function writeInChunks(writer: BatchWriter, store: number, id: number, items: Qu
     }
   }
   return batchReply(store, id, items, results);
-}
-
-/**
- * On Linux a priority set by thread id applies to that thread alone. Elsewhere (no /proc), or where
- * a sandbox refuses it, the thread keeps the process's priority and works the same, only less politely.
- */
-function lowerThisThreadsPriority(): void {
-  try {
-    const threadId = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, WRITER_NICE);
-  } catch {
-    // see above
-  }
 }
