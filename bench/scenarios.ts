@@ -75,6 +75,13 @@ const policyOn = (fakePort: number): GatewayDocument => {
 /** A streamed "ping" to alias chat asking for `tokens` output tokens. */
 export const streamRequest = (tokens: number) => ({ ...ping, generation: { maxOutputTokens: tokens } });
 
+/** The policy-on config with `traces` merged into its traces settings. */
+const policyWithTraces = (fakePort: number, traces: Record<string, unknown>): GatewayDocument => {
+  const document = policyOn(fakePort);
+  const telemetry = document.telemetry as { traces: Record<string, unknown> };
+  return { ...document, telemetry: { ...telemetry, traces: { ...telemetry.traces, ...traces } } };
+};
+
 const policyScenario: Scenario = {
   name: "policy",
   what: "unary, policy on: virtual key, RPM/TPM limits (key, team, alias), team and key budgets, ledger, audit, metrics, OTLP traces",
@@ -110,11 +117,13 @@ export const scenarios: Scenario[] = [
     ...policyScenario,
     name: "policy-sampled",
     what: "the policy scenario keeping 10 % of traces (sample_ratio 0.1: what sampling buys, next to the policy row)",
-    document: (fakePort) => {
-      const document = policyOn(fakePort);
-      const traces = (document.telemetry as { traces: Record<string, unknown> }).traces;
-      return { ...document, telemetry: { traces: { ...traces, sample_ratio: 0.1 } } };
-    },
+    document: (fakePort) => policyWithTraces(fakePort, { sample_ratio: 0.1 }),
+  },
+  {
+    ...policyScenario,
+    name: "policy-inline-export",
+    what: "the policy scenario exporting spans from the event loop (export_thread: false; bench:quick and bench:profile only: what the export thread buys)",
+    document: (fakePort) => policyWithTraces(fakePort, { export_thread: false }),
   },
   {
     name: "fallback",

@@ -312,6 +312,8 @@ export const configSchema = z.strictObject({
           sample_ratio: z.number().min(0).max(1).optional(),
           /** Sent with every export, e.g. a hosted collector's API key from `${ENV}`; never logged. */
           headers: httpHeaders.optional(),
+          /** OTLP encoding and export on a thread of their own (the default), or false: on the event loop. */
+          export_thread: z.boolean().optional(),
         })
         .default({ exporter: "none" }),
       /** CloudWatch Embedded Metric Format: one JSON line per call on stdout. */
