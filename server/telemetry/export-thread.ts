@@ -93,7 +93,10 @@ export class ThreadedSpanProcessor implements SpanProcessor {
 
   private ask(kind: "flush" | "shutdown"): Promise<void> {
     const worker = this.worker;
-    if (!worker) return kind === "flush" ? this.fallback!.forceFlush() : this.fallback!.shutdown();
+    if (!worker) {
+      if (!this.fallback) return Promise.resolve(); // shut down already
+      return kind === "flush" ? this.fallback.forceFlush() : this.fallback.shutdown();
+    }
     const id = this.nextId++;
     worker.ref(); // the process waits for the answer
     worker.postMessage({ kind, id } satisfies ExportRequest);

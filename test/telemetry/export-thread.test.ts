@@ -26,6 +26,7 @@ for (const exportThread of [undefined, false]) {
     endSpans(tracing, "call", SPANS_PER_POST + 7); // one full post and a remainder
     await tracing.shutdown();
     t.deepEqual(names(collector), expected("call", SPANS_PER_POST + 7));
+    await t.notThrowsAsync(tracing.exportThread?.shutdown() ?? Promise.resolve(), "export-thread-shuts-down-twice: the gateway's close and its stop both shut tracing down");
   });
 }
 
