@@ -9,6 +9,8 @@ export type FlatEntry = unknown[];
 
 const NO_AUDIT = 0;
 const AUDITED = 1;
+/** The row's scalar fields, first in the flat form (in flattenEntry's order); the rest is read in sequence. */
+const ROW_FIELDS = 19;
 
 export function flattenEntry(entry: LedgerEntry): FlatEntry {
   const row = entry.row;
@@ -36,7 +38,7 @@ export function flattenEntry(entry: LedgerEntry): FlatEntry {
 }
 
 export function entryFromFlat(flat: FlatEntry): LedgerEntry {
-  let at = 19;
+  let at = ROW_FIELDS;
   const next = () => flat[at++];
   const usage = usageAt(flat, at);
   at += 5;

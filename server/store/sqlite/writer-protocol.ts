@@ -5,10 +5,14 @@
 import { StoreError, type AuditRecord, type StoreErrorCode } from "../store.js";
 import type { Settled } from "../group-commit.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
-import { entryFromFlat, type FlatEntry } from "./ledger-wire.js";
+import { entryFromFlat, flattenEntry, type FlatEntry } from "./ledger-wire.js";
 
 /** A queued write as it crosses: a call's ledger entry flat (ledger-wire.ts), an admin event as it is. */
 export type WireWrite = FlatEntry | Extract<QueuedWrite, { kind: "admin" }>;
+
+export function toWire(item: QueuedWrite): WireWrite {
+  return item.kind === "call" ? flattenEntry(item.entry) : item;
+}
 
 export function fromWire(item: WireWrite): QueuedWrite {
   return Array.isArray(item) ? { kind: "call", entry: entryFromFlat(item) } : item;

@@ -8,9 +8,8 @@ import { startThread, threadEntry } from "../../core/thread-script.js";
 import type { Settled } from "../group-commit.js";
 import { StoreError } from "../store.js";
 import type { QueuedWrite, WriteResult } from "../writes.js";
-import { flattenEntry } from "./ledger-wire.js";
 import type { WriteGate } from "./write-gate.js";
-import { rebuildError, settledFrom, type WireWrite, type WriterReply, type WriterRequest } from "./writer-protocol.js";
+import { rebuildError, settledFrom, toWire, type WriterReply, type WriterRequest } from "./writer-protocol.js";
 
 type Pending = { count: number; resolve: (results: Settled<WriteResult>[]) => void; reject: (error: Error) => void };
 
@@ -172,8 +171,4 @@ export class WriterThread {
     this.holding = needed;
     this.host.hold(needed);
   }
-}
-
-function toWire(item: QueuedWrite): WireWrite {
-  return item.kind === "call" ? flattenEntry(item.entry) : item;
 }
